@@ -1,0 +1,1 @@
+//! ebpfvm facade (in progress).

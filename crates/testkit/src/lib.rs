@@ -1,0 +1,1 @@
+//! Test data runners (in progress).
