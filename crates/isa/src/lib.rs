@@ -15,7 +15,9 @@
 
 extern crate alloc;
 
+pub mod asm;
 pub mod decode;
+pub mod disasm;
 pub mod encode;
 mod error;
 pub mod features;

@@ -1,0 +1,1 @@
+//! Assembler for the LLVM/kernel dialect (in progress).

@@ -1,0 +1,1 @@
+//! Disassembler in the LLVM/kernel dialect (in progress).
