@@ -218,7 +218,7 @@ fn decode_alu(raw: RawInsn) -> Result<Insn> {
             }
         }
         _ => {
-            let code = ((opbits as u16) << 4) | (raw.off as u16 & 0xffff);
+            let code = ((opbits as u16) << 4) | raw.off as u16;
             let op = match AluOp::from_code(code) {
                 Some(op) if raw.off == 0 || raw.off == 1 => op,
                 _ => {

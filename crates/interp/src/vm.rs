@@ -1,0 +1,503 @@
+//! The dispatch loop.
+
+use ebpfvm_abi::limits::{DEFAULT_INSN_BUDGET, MAX_CALL_FRAMES, STACK_SIZE};
+use ebpfvm_abi::{HelperHost, Trap};
+
+use crate::memory::{RawRegion, Region, Regions};
+use crate::program::{Code, Program};
+
+/// A fault with the pc of the instruction that caused it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("pc {pc}: {trap}")]
+pub struct ExecError {
+    /// Slot index of the faulting instruction.
+    pub pc: usize,
+    /// What happened.
+    pub trap: Trap,
+}
+
+/// Iterations a run's `may_goto` instructions fall through before they jump (Linux's
+/// `BPF_MAX_LOOPS`).
+const MAY_GOTO_BUDGET: u64 = 8 * 1024 * 1024;
+
+/// The packet that legacy `ld_abs`/`ld_ind` instructions read.
+#[derive(Debug, Clone, Copy)]
+struct Packet {
+    addr: u64,
+    len: u64,
+}
+
+/// An interpreter instance: stack memory, an instruction budget and run statistics, reused
+/// across runs. The stack holds [`MAX_CALL_FRAMES`] frames of [`STACK_SIZE`] bytes; it is
+/// zeroed when the VM is created, not between runs.
+#[derive(Debug)]
+pub struct Vm {
+    stack: Box<[u8]>,
+    budget: u64,
+    executed: u64,
+    packet: Option<Packet>,
+}
+
+impl Default for Vm {
+    fn default() -> Self {
+        Vm::new()
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Frame {
+    ret: usize,
+    saved: [u64; 5],
+}
+
+impl Vm {
+    /// A VM with the default budget ([`DEFAULT_INSN_BUDGET`]).
+    pub fn new() -> Vm {
+        Vm {
+            stack: vec![0u8; MAX_CALL_FRAMES * STACK_SIZE].into_boxed_slice(),
+            budget: DEFAULT_INSN_BUDGET,
+            executed: 0,
+            packet: None,
+        }
+    }
+
+    /// Sets the instruction budget of each run: a run that would execute more instructions
+    /// stops with [`Trap::BudgetExhausted`].
+    pub fn set_budget(&mut self, budget: u64) {
+        self.budget = budget;
+    }
+
+    /// Instructions executed by the last run.
+    pub fn executed(&self) -> u64 {
+        self.executed
+    }
+
+    /// Sets the packet that legacy packet loads (`ld_abs`, `ld_ind`) read: `len` bytes at
+    /// `addr`, which must also lie in one of the run's regions. Without a packet those
+    /// instructions trap with [`Trap::Unsupported`].
+    pub fn set_packet(&mut self, packet: Option<(u64, usize)>) {
+        self.packet = packet.map(|(addr, len)| Packet {
+            addr,
+            len: len as u64,
+        });
+    }
+
+    /// Runs `program` with `args` in r1.. (at most 5; extra are ignored) and returns r0.
+    ///
+    /// Checked mode: every load, store and atomic must lie inside the stack or one of
+    /// `regions`, otherwise the run stops with [`Trap::MemoryViolation`] naming the pc, and
+    /// no memory outside the regions is touched.
+    pub fn run(
+        &mut self,
+        program: &Program,
+        args: &[u64],
+        regions: &[Region<'_>],
+        host: &mut dyn HelperHost,
+    ) -> Result<u64, ExecError> {
+        let stack = RawRegion::new(self.stack.as_mut_ptr(), self.stack.len(), true);
+        let mut regs = [0u64; 16];
+        for (r, a) in regs[1..6].iter_mut().zip(args) {
+            *r = *a;
+        }
+        regs[10] = stack.start() + self.stack.len() as u64;
+        let regions = Regions::new(stack, regions);
+        let (result, remaining) = exec(program, &regions, regs, self.budget, self.packet, host);
+        self.executed = self.budget - remaining;
+        result
+    }
+}
+
+/// The interpreter loop. Returns the result and the unused budget.
+fn exec(
+    program: &Program,
+    mem: &Regions,
+    mut regs: [u64; 16],
+    budget: u64,
+    packet: Option<Packet>,
+    host: &mut dyn HelperHost,
+) -> (Result<u64, ExecError>, u64) {
+    let ops = &program.ops[..];
+    let mut pc: usize = 0;
+    let mut remaining = budget;
+    let mut frames = [Frame::default(); MAX_CALL_FRAMES];
+    let mut depth: usize = 0;
+    let mut may_goto_left = MAY_GOTO_BUDGET;
+
+    // Why the loop stopped; the pc of a fault is `pc - 1` at the break.
+    enum Stop {
+        Exit(u64),
+        Fault(Trap),
+        Budget,
+    }
+    macro_rules! fault {
+        ($trap:expr) => {
+            break Stop::Fault($trap)
+        };
+    }
+    macro_rules! tri {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(trap) => fault!(trap),
+            }
+        };
+    }
+
+    let stop = loop {
+        let op = ops[pc];
+        if remaining == 0 {
+            break Stop::Budget;
+        }
+        remaining -= 1;
+        pc += 1;
+        let d = op.dst as usize & 15;
+        let s = op.src as usize & 15;
+        let imm = op.imm as u64;
+        let target = op.off as usize;
+        use Code::*;
+        match op.code {
+            Add64K => regs[d] = regs[d].wrapping_add(imm),
+            Add64X => regs[d] = regs[d].wrapping_add(regs[s]),
+            Sub64K => regs[d] = regs[d].wrapping_sub(imm),
+            Sub64X => regs[d] = regs[d].wrapping_sub(regs[s]),
+            Mul64K => regs[d] = regs[d].wrapping_mul(imm),
+            Mul64X => regs[d] = regs[d].wrapping_mul(regs[s]),
+            Div64K => regs[d] = div64(regs[d], imm),
+            Div64X => regs[d] = div64(regs[d], regs[s]),
+            Sdiv64K => regs[d] = sdiv64(regs[d], imm),
+            Sdiv64X => regs[d] = sdiv64(regs[d], regs[s]),
+            Or64K => regs[d] |= imm,
+            Or64X => regs[d] |= regs[s],
+            And64K => regs[d] &= imm,
+            And64X => regs[d] &= regs[s],
+            Lsh64K => regs[d] <<= imm & 63,
+            Lsh64X => regs[d] <<= regs[s] & 63,
+            Rsh64K => regs[d] >>= imm & 63,
+            Rsh64X => regs[d] >>= regs[s] & 63,
+            Mod64K => regs[d] = mod64(regs[d], imm),
+            Mod64X => regs[d] = mod64(regs[d], regs[s]),
+            Smod64K => regs[d] = smod64(regs[d], imm),
+            Smod64X => regs[d] = smod64(regs[d], regs[s]),
+            Xor64K => regs[d] ^= imm,
+            Xor64X => regs[d] ^= regs[s],
+            Mov64K => regs[d] = imm,
+            LdImm64 => {
+                regs[d] = imm;
+                pc += 1;
+            }
+            Mov64X => regs[d] = regs[s],
+            Arsh64K => regs[d] = ((regs[d] as i64) >> (imm & 63)) as u64,
+            Arsh64X => regs[d] = ((regs[d] as i64) >> (regs[s] & 63)) as u64,
+            Neg64 => regs[d] = regs[d].wrapping_neg(),
+
+            Add32K => regs[d] = (regs[d] as u32).wrapping_add(imm as u32) as u64,
+            Add32X => regs[d] = (regs[d] as u32).wrapping_add(regs[s] as u32) as u64,
+            Sub32K => regs[d] = (regs[d] as u32).wrapping_sub(imm as u32) as u64,
+            Sub32X => regs[d] = (regs[d] as u32).wrapping_sub(regs[s] as u32) as u64,
+            Mul32K => regs[d] = (regs[d] as u32).wrapping_mul(imm as u32) as u64,
+            Mul32X => regs[d] = (regs[d] as u32).wrapping_mul(regs[s] as u32) as u64,
+            Div32K => regs[d] = div32(regs[d], imm),
+            Div32X => regs[d] = div32(regs[d], regs[s]),
+            Sdiv32K => regs[d] = sdiv32(regs[d], imm),
+            Sdiv32X => regs[d] = sdiv32(regs[d], regs[s]),
+            Or32K => regs[d] = (regs[d] as u32 | imm as u32) as u64,
+            Or32X => regs[d] = (regs[d] as u32 | regs[s] as u32) as u64,
+            And32K => regs[d] = (regs[d] as u32 & imm as u32) as u64,
+            And32X => regs[d] = (regs[d] as u32 & regs[s] as u32) as u64,
+            Lsh32K => regs[d] = ((regs[d] as u32) << (imm & 31)) as u64,
+            Lsh32X => regs[d] = ((regs[d] as u32) << (regs[s] & 31)) as u64,
+            Rsh32K => regs[d] = ((regs[d] as u32) >> (imm & 31)) as u64,
+            Rsh32X => regs[d] = ((regs[d] as u32) >> (regs[s] & 31)) as u64,
+            Mod32K => regs[d] = mod32(regs[d], imm),
+            Mod32X => regs[d] = mod32(regs[d], regs[s]),
+            Smod32K => regs[d] = smod32(regs[d], imm),
+            Smod32X => regs[d] = smod32(regs[d], regs[s]),
+            Xor32K => regs[d] = (regs[d] as u32 ^ imm as u32) as u64,
+            Xor32X => regs[d] = (regs[d] as u32 ^ regs[s] as u32) as u64,
+            Mov32K => regs[d] = imm as u32 as u64,
+            Mov32X => regs[d] = regs[s] as u32 as u64,
+            Arsh32K => regs[d] = ((regs[d] as i32) >> (imm & 31)) as u32 as u64,
+            Arsh32X => regs[d] = ((regs[d] as i32) >> (regs[s] & 31)) as u32 as u64,
+            Neg32 => regs[d] = (regs[d] as u32).wrapping_neg() as u64,
+
+            Movsx8_32 => regs[d] = regs[s] as i8 as i32 as u32 as u64,
+            Movsx16_32 => regs[d] = regs[s] as i16 as i32 as u32 as u64,
+            Movsx8_64 => regs[d] = regs[s] as i8 as i64 as u64,
+            Movsx16_64 => regs[d] = regs[s] as i16 as i64 as u64,
+            Movsx32_64 => regs[d] = regs[s] as i32 as i64 as u64,
+
+            Le16 => regs[d] = u16::from_le(regs[d] as u16) as u64,
+            Le32 => regs[d] = u32::from_le(regs[d] as u32) as u64,
+            Be16 => regs[d] = (regs[d] as u16).swap_bytes() as u64,
+            Be32 => regs[d] = (regs[d] as u32).swap_bytes() as u64,
+            Be64 => regs[d] = regs[d].swap_bytes(),
+            Nop => {}
+
+            Ja => pc = target,
+            Jeq64K => jump_if(&mut pc, target, regs[d] == imm),
+            Jeq64X => jump_if(&mut pc, target, regs[d] == regs[s]),
+            Jgt64K => jump_if(&mut pc, target, regs[d] > imm),
+            Jgt64X => jump_if(&mut pc, target, regs[d] > regs[s]),
+            Jge64K => jump_if(&mut pc, target, regs[d] >= imm),
+            Jge64X => jump_if(&mut pc, target, regs[d] >= regs[s]),
+            Jset64K => jump_if(&mut pc, target, regs[d] & imm != 0),
+            Jset64X => jump_if(&mut pc, target, regs[d] & regs[s] != 0),
+            Jne64K => jump_if(&mut pc, target, regs[d] != imm),
+            Jne64X => jump_if(&mut pc, target, regs[d] != regs[s]),
+            Jsgt64K => jump_if(&mut pc, target, (regs[d] as i64) > imm as i64),
+            Jsgt64X => jump_if(&mut pc, target, (regs[d] as i64) > regs[s] as i64),
+            Jsge64K => jump_if(&mut pc, target, (regs[d] as i64) >= imm as i64),
+            Jsge64X => jump_if(&mut pc, target, (regs[d] as i64) >= regs[s] as i64),
+            Jlt64K => jump_if(&mut pc, target, regs[d] < imm),
+            Jlt64X => jump_if(&mut pc, target, regs[d] < regs[s]),
+            Jle64K => jump_if(&mut pc, target, regs[d] <= imm),
+            Jle64X => jump_if(&mut pc, target, regs[d] <= regs[s]),
+            Jslt64K => jump_if(&mut pc, target, (regs[d] as i64) < imm as i64),
+            Jslt64X => jump_if(&mut pc, target, (regs[d] as i64) < regs[s] as i64),
+            Jsle64K => jump_if(&mut pc, target, (regs[d] as i64) <= imm as i64),
+            Jsle64X => jump_if(&mut pc, target, (regs[d] as i64) <= regs[s] as i64),
+
+            Jeq32K => jump_if(&mut pc, target, regs[d] as u32 == imm as u32),
+            Jeq32X => jump_if(&mut pc, target, regs[d] as u32 == regs[s] as u32),
+            Jgt32K => jump_if(&mut pc, target, regs[d] as u32 > imm as u32),
+            Jgt32X => jump_if(&mut pc, target, regs[d] as u32 > regs[s] as u32),
+            Jge32K => jump_if(&mut pc, target, regs[d] as u32 >= imm as u32),
+            Jge32X => jump_if(&mut pc, target, regs[d] as u32 >= regs[s] as u32),
+            Jset32K => jump_if(&mut pc, target, regs[d] as u32 & imm as u32 != 0),
+            Jset32X => jump_if(&mut pc, target, regs[d] as u32 & regs[s] as u32 != 0),
+            Jne32K => jump_if(&mut pc, target, regs[d] as u32 != imm as u32),
+            Jne32X => jump_if(&mut pc, target, regs[d] as u32 != regs[s] as u32),
+            Jsgt32K => jump_if(&mut pc, target, (regs[d] as i32) > imm as i32),
+            Jsgt32X => jump_if(&mut pc, target, (regs[d] as i32) > regs[s] as i32),
+            Jsge32K => jump_if(&mut pc, target, (regs[d] as i32) >= imm as i32),
+            Jsge32X => jump_if(&mut pc, target, (regs[d] as i32) >= regs[s] as i32),
+            Jlt32K => jump_if(&mut pc, target, (regs[d] as u32) < imm as u32),
+            Jlt32X => jump_if(&mut pc, target, (regs[d] as u32) < regs[s] as u32),
+            Jle32K => jump_if(&mut pc, target, regs[d] as u32 <= imm as u32),
+            Jle32X => jump_if(&mut pc, target, regs[d] as u32 <= regs[s] as u32),
+            Jslt32K => jump_if(&mut pc, target, (regs[d] as i32) < imm as i32),
+            Jslt32X => jump_if(&mut pc, target, (regs[d] as i32) < regs[s] as i32),
+            Jsle32K => jump_if(&mut pc, target, regs[d] as i32 <= imm as i32),
+            Jsle32X => jump_if(&mut pc, target, regs[d] as i32 <= regs[s] as i32),
+
+            MayGoto => {
+                if may_goto_left == 0 {
+                    pc = target;
+                } else {
+                    may_goto_left -= 1;
+                }
+            }
+
+            CallHelper => {
+                let args = [regs[1], regs[2], regs[3], regs[4], regs[5]];
+                regs[0] = tri!(host.call_helper(op.imm, args));
+            }
+            CallX => {
+                let args = [regs[1], regs[2], regs[3], regs[4], regs[5]];
+                regs[0] = tri!(host.call_helper(regs[d] as i64, args));
+            }
+            CallLocal => {
+                if depth + 1 >= MAX_CALL_FRAMES {
+                    fault!(Trap::CallDepthExceeded {
+                        max: MAX_CALL_FRAMES
+                    });
+                }
+                frames[depth] = Frame {
+                    ret: pc,
+                    saved: [regs[6], regs[7], regs[8], regs[9], regs[10]],
+                };
+                depth += 1;
+                regs[10] -= STACK_SIZE as u64;
+                pc = target;
+            }
+            Exit => {
+                if depth == 0 {
+                    break Stop::Exit(regs[0]);
+                }
+                depth -= 1;
+                let f = frames[depth];
+                regs[6..11].copy_from_slice(&f.saved);
+                pc = f.ret;
+            }
+
+            Ldx8 => regs[d] = tri!(mem.load(regs[s].wrapping_add(op.off as u64), 1)),
+            Ldx16 => regs[d] = tri!(mem.load(regs[s].wrapping_add(op.off as u64), 2)),
+            Ldx32 => regs[d] = tri!(mem.load(regs[s].wrapping_add(op.off as u64), 4)),
+            Ldx64 => regs[d] = tri!(mem.load(regs[s].wrapping_add(op.off as u64), 8)),
+            Ldxs8 => regs[d] = tri!(mem.load(regs[s].wrapping_add(op.off as u64), 1)) as i8 as u64,
+            Ldxs16 => {
+                regs[d] = tri!(mem.load(regs[s].wrapping_add(op.off as u64), 2)) as i16 as u64
+            }
+            Ldxs32 => {
+                regs[d] = tri!(mem.load(regs[s].wrapping_add(op.off as u64), 4)) as i32 as u64
+            }
+            St8 => tri!(mem.store(regs[d].wrapping_add(op.off as u64), 1, imm)),
+            St16 => tri!(mem.store(regs[d].wrapping_add(op.off as u64), 2, imm)),
+            St32 => tri!(mem.store(regs[d].wrapping_add(op.off as u64), 4, imm)),
+            St64 => tri!(mem.store(regs[d].wrapping_add(op.off as u64), 8, imm)),
+            Stx8 => tri!(mem.store(regs[d].wrapping_add(op.off as u64), 1, regs[s])),
+            Stx16 => tri!(mem.store(regs[d].wrapping_add(op.off as u64), 2, regs[s])),
+            Stx32 => tri!(mem.store(regs[d].wrapping_add(op.off as u64), 4, regs[s])),
+            Stx64 => tri!(mem.store(regs[d].wrapping_add(op.off as u64), 8, regs[s])),
+            Atomic => tri!(atomic(
+                mem,
+                &mut regs,
+                d,
+                s,
+                op.off,
+                op.aux as usize,
+                op.imm
+            )),
+
+            LdAbs | LdInd => {
+                let Some(p) = packet else {
+                    fault!(Trap::Unsupported)
+                };
+                let base = if op.code == LdInd {
+                    regs[s] as u32 as i64
+                } else {
+                    0
+                };
+                let off = base + op.imm;
+                let size = op.aux as usize;
+                if off < 0 || off as u64 + size as u64 > p.len {
+                    // Linux: an out-of-bounds legacy packet load ends the program with 0.
+                    break Stop::Exit(0);
+                }
+                let v = tri!(mem.load(p.addr + off as u64, size));
+                regs[0] = match size {
+                    1 => v,
+                    2 => (v as u16).swap_bytes() as u64,
+                    _ => (v as u32).swap_bytes() as u64,
+                };
+            }
+
+            Unsupported => fault!(Trap::Unsupported),
+            OutOfProgram => fault!(Trap::OutOfProgram),
+        }
+    };
+    let result = match stop {
+        Stop::Exit(r0) => Ok(r0),
+        Stop::Fault(trap) => Err(ExecError { pc: pc - 1, trap }),
+        Stop::Budget => Err(ExecError {
+            pc,
+            trap: Trap::BudgetExhausted { budget },
+        }),
+    };
+    (result, remaining)
+}
+
+#[inline(always)]
+fn jump_if(pc: &mut usize, target: usize, cond: bool) {
+    if cond {
+        *pc = target;
+    }
+}
+
+#[inline(always)]
+fn div64(a: u64, b: u64) -> u64 {
+    a.checked_div(b).unwrap_or(0)
+}
+
+#[inline(always)]
+fn div32(a: u64, b: u64) -> u64 {
+    (a as u32).checked_div(b as u32).unwrap_or(0) as u64
+}
+
+#[inline(always)]
+fn sdiv64(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        0
+    } else {
+        (a as i64).wrapping_div(b as i64) as u64
+    }
+}
+
+#[inline(always)]
+fn sdiv32(a: u64, b: u64) -> u64 {
+    if b as u32 == 0 {
+        0
+    } else {
+        (a as i32).wrapping_div(b as i32) as u32 as u64
+    }
+}
+
+#[inline(always)]
+fn mod64(a: u64, b: u64) -> u64 {
+    a.checked_rem(b).unwrap_or(a)
+}
+
+#[inline(always)]
+fn mod32(a: u64, b: u64) -> u64 {
+    (a as u32).checked_rem(b as u32).unwrap_or(a as u32) as u64
+}
+
+#[inline(always)]
+fn smod64(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        (a as i64).wrapping_rem(b as i64) as u64
+    }
+}
+
+#[inline(always)]
+fn smod32(a: u64, b: u64) -> u64 {
+    if b as u32 == 0 {
+        a as u32 as u64
+    } else {
+        (a as i32).wrapping_rem(b as i32) as u32 as u64
+    }
+}
+
+/// Executes an atomic instruction; `imm` is the atomic operation's encoding.
+#[inline(never)]
+fn atomic(
+    mem: &Regions,
+    regs: &mut [u64; 16],
+    d: usize,
+    s: usize,
+    off: i32,
+    size: usize,
+    imm: i64,
+) -> Result<(), Trap> {
+    use ebpfvm_isa::opcodes::ATOMIC_FETCH;
+    use ebpfvm_isa::AtomicOp;
+    let imm = imm as i32;
+    let fetch = imm & ATOMIC_FETCH != 0;
+    let Some(op) = AtomicOp::from_code(imm & !ATOMIC_FETCH) else {
+        return Err(Trap::Unsupported);
+    };
+    let addr_d = regs[d].wrapping_add(off as i64 as u64);
+    let narrow = |v: u64| if size == 4 { v as u32 as u64 } else { v };
+    let src = narrow(regs[s]);
+    match op {
+        AtomicOp::LoadAcquire => {
+            regs[d] = mem.load_acquire(regs[s].wrapping_add(off as i64 as u64), size)?;
+        }
+        AtomicOp::StoreRelease => mem.store_release(addr_d, size, regs[s])?,
+        AtomicOp::Cmpxchg => {
+            let expected = narrow(regs[0]);
+            regs[0] = mem.atomic_rmw(
+                addr_d,
+                size,
+                |v| if v == expected { Some(src) } else { None },
+            )?;
+        }
+        _ => {
+            let old = mem.atomic_rmw(addr_d, size, |v| {
+                Some(match op {
+                    AtomicOp::Add => v.wrapping_add(src),
+                    AtomicOp::Or => v | src,
+                    AtomicOp::And => v & src,
+                    AtomicOp::Xor => v ^ src,
+                    _ => src, // Xchg
+                })
+            })?;
+            if fetch {
+                regs[s] = old;
+            }
+        }
+    }
+    Ok(())
+}
