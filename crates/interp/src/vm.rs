@@ -61,8 +61,10 @@ impl Vm {
         }
     }
 
-    /// Sets the instruction budget of each run: a run that would execute more instructions
-    /// stops with [`Trap::BudgetExhausted`].
+    /// Sets the instruction budget of each run. The budget is checked at every taken jump,
+    /// call and return (straight-line code cannot run forever), so a run stops with
+    /// [`Trap::BudgetExhausted`] at the first of those after it has executed more than
+    /// `budget` instructions.
     pub fn set_budget(&mut self, budget: u64) {
         self.budget = budget;
     }
@@ -101,13 +103,13 @@ impl Vm {
         }
         regs[10] = stack.start() + self.stack.len() as u64;
         let regions = Regions::new(stack, regions);
-        let (result, remaining) = exec(program, &regions, regs, self.budget, self.packet, host);
-        self.executed = self.budget - remaining;
+        let (result, executed) = exec(program, &regions, regs, self.budget, self.packet, host);
+        self.executed = executed;
         result
     }
 }
 
-/// The interpreter loop. Returns the result and the unused budget.
+/// The interpreter loop. Returns the result and the number of instructions executed.
 fn exec(
     program: &Program,
     mem: &Regions,
@@ -118,7 +120,10 @@ fn exec(
 ) -> (Result<u64, ExecError>, u64) {
     let ops = &program.ops[..];
     let mut pc: usize = 0;
-    let mut remaining = budget;
+    // Executed instructions are counted per straight-line run of slots: every taken jump,
+    // call or return adds the slots since the last one, and checks the budget.
+    let mut executed: u64 = 0;
+    let mut block_start: usize = 0;
     let mut frames = [Frame::default(); MAX_CALL_FRAMES];
     let mut depth: usize = 0;
     let mut may_goto_left = MAY_GOTO_BUDGET;
@@ -134,6 +139,24 @@ fn exec(
             break Stop::Fault($trap)
         };
     }
+    macro_rules! goto {
+        ($target:expr) => {{
+            let t = $target;
+            executed += (pc - block_start) as u64;
+            block_start = t;
+            pc = t;
+            if executed > budget {
+                break Stop::Budget;
+            }
+        }};
+    }
+    macro_rules! jump_if {
+        ($target:expr, $cond:expr) => {
+            if $cond {
+                goto!($target)
+            }
+        };
+    }
     macro_rules! tri {
         ($e:expr) => {
             match $e {
@@ -145,10 +168,6 @@ fn exec(
 
     let stop = loop {
         let op = ops[pc];
-        if remaining == 0 {
-            break Stop::Budget;
-        }
-        remaining -= 1;
         pc += 1;
         let d = op.dst as usize & 15;
         let s = op.src as usize & 15;
@@ -182,8 +201,10 @@ fn exec(
             Xor64X => regs[d] ^= regs[s],
             Mov64K => regs[d] = imm,
             LdImm64 => {
+                // Skip the second slot; it is not an instruction of its own.
                 regs[d] = imm;
                 pc += 1;
+                block_start += 1;
             }
             Mov64X => regs[d] = regs[s],
             Arsh64K => regs[d] = ((regs[d] as i64) >> (imm & 63)) as u64,
@@ -233,56 +254,56 @@ fn exec(
             Be64 => regs[d] = regs[d].swap_bytes(),
             Nop => {}
 
-            Ja => pc = target,
-            Jeq64K => jump_if(&mut pc, target, regs[d] == imm),
-            Jeq64X => jump_if(&mut pc, target, regs[d] == regs[s]),
-            Jgt64K => jump_if(&mut pc, target, regs[d] > imm),
-            Jgt64X => jump_if(&mut pc, target, regs[d] > regs[s]),
-            Jge64K => jump_if(&mut pc, target, regs[d] >= imm),
-            Jge64X => jump_if(&mut pc, target, regs[d] >= regs[s]),
-            Jset64K => jump_if(&mut pc, target, regs[d] & imm != 0),
-            Jset64X => jump_if(&mut pc, target, regs[d] & regs[s] != 0),
-            Jne64K => jump_if(&mut pc, target, regs[d] != imm),
-            Jne64X => jump_if(&mut pc, target, regs[d] != regs[s]),
-            Jsgt64K => jump_if(&mut pc, target, (regs[d] as i64) > imm as i64),
-            Jsgt64X => jump_if(&mut pc, target, (regs[d] as i64) > regs[s] as i64),
-            Jsge64K => jump_if(&mut pc, target, (regs[d] as i64) >= imm as i64),
-            Jsge64X => jump_if(&mut pc, target, (regs[d] as i64) >= regs[s] as i64),
-            Jlt64K => jump_if(&mut pc, target, regs[d] < imm),
-            Jlt64X => jump_if(&mut pc, target, regs[d] < regs[s]),
-            Jle64K => jump_if(&mut pc, target, regs[d] <= imm),
-            Jle64X => jump_if(&mut pc, target, regs[d] <= regs[s]),
-            Jslt64K => jump_if(&mut pc, target, (regs[d] as i64) < imm as i64),
-            Jslt64X => jump_if(&mut pc, target, (regs[d] as i64) < regs[s] as i64),
-            Jsle64K => jump_if(&mut pc, target, (regs[d] as i64) <= imm as i64),
-            Jsle64X => jump_if(&mut pc, target, (regs[d] as i64) <= regs[s] as i64),
+            Ja => goto!(target),
+            Jeq64K => jump_if!(target, regs[d] == imm),
+            Jeq64X => jump_if!(target, regs[d] == regs[s]),
+            Jgt64K => jump_if!(target, regs[d] > imm),
+            Jgt64X => jump_if!(target, regs[d] > regs[s]),
+            Jge64K => jump_if!(target, regs[d] >= imm),
+            Jge64X => jump_if!(target, regs[d] >= regs[s]),
+            Jset64K => jump_if!(target, regs[d] & imm != 0),
+            Jset64X => jump_if!(target, regs[d] & regs[s] != 0),
+            Jne64K => jump_if!(target, regs[d] != imm),
+            Jne64X => jump_if!(target, regs[d] != regs[s]),
+            Jsgt64K => jump_if!(target, (regs[d] as i64) > imm as i64),
+            Jsgt64X => jump_if!(target, (regs[d] as i64) > regs[s] as i64),
+            Jsge64K => jump_if!(target, (regs[d] as i64) >= imm as i64),
+            Jsge64X => jump_if!(target, (regs[d] as i64) >= regs[s] as i64),
+            Jlt64K => jump_if!(target, regs[d] < imm),
+            Jlt64X => jump_if!(target, regs[d] < regs[s]),
+            Jle64K => jump_if!(target, regs[d] <= imm),
+            Jle64X => jump_if!(target, regs[d] <= regs[s]),
+            Jslt64K => jump_if!(target, (regs[d] as i64) < imm as i64),
+            Jslt64X => jump_if!(target, (regs[d] as i64) < regs[s] as i64),
+            Jsle64K => jump_if!(target, (regs[d] as i64) <= imm as i64),
+            Jsle64X => jump_if!(target, (regs[d] as i64) <= regs[s] as i64),
 
-            Jeq32K => jump_if(&mut pc, target, regs[d] as u32 == imm as u32),
-            Jeq32X => jump_if(&mut pc, target, regs[d] as u32 == regs[s] as u32),
-            Jgt32K => jump_if(&mut pc, target, regs[d] as u32 > imm as u32),
-            Jgt32X => jump_if(&mut pc, target, regs[d] as u32 > regs[s] as u32),
-            Jge32K => jump_if(&mut pc, target, regs[d] as u32 >= imm as u32),
-            Jge32X => jump_if(&mut pc, target, regs[d] as u32 >= regs[s] as u32),
-            Jset32K => jump_if(&mut pc, target, regs[d] as u32 & imm as u32 != 0),
-            Jset32X => jump_if(&mut pc, target, regs[d] as u32 & regs[s] as u32 != 0),
-            Jne32K => jump_if(&mut pc, target, regs[d] as u32 != imm as u32),
-            Jne32X => jump_if(&mut pc, target, regs[d] as u32 != regs[s] as u32),
-            Jsgt32K => jump_if(&mut pc, target, (regs[d] as i32) > imm as i32),
-            Jsgt32X => jump_if(&mut pc, target, (regs[d] as i32) > regs[s] as i32),
-            Jsge32K => jump_if(&mut pc, target, (regs[d] as i32) >= imm as i32),
-            Jsge32X => jump_if(&mut pc, target, (regs[d] as i32) >= regs[s] as i32),
-            Jlt32K => jump_if(&mut pc, target, (regs[d] as u32) < imm as u32),
-            Jlt32X => jump_if(&mut pc, target, (regs[d] as u32) < regs[s] as u32),
-            Jle32K => jump_if(&mut pc, target, regs[d] as u32 <= imm as u32),
-            Jle32X => jump_if(&mut pc, target, regs[d] as u32 <= regs[s] as u32),
-            Jslt32K => jump_if(&mut pc, target, (regs[d] as i32) < imm as i32),
-            Jslt32X => jump_if(&mut pc, target, (regs[d] as i32) < regs[s] as i32),
-            Jsle32K => jump_if(&mut pc, target, regs[d] as i32 <= imm as i32),
-            Jsle32X => jump_if(&mut pc, target, regs[d] as i32 <= regs[s] as i32),
+            Jeq32K => jump_if!(target, regs[d] as u32 == imm as u32),
+            Jeq32X => jump_if!(target, regs[d] as u32 == regs[s] as u32),
+            Jgt32K => jump_if!(target, regs[d] as u32 > imm as u32),
+            Jgt32X => jump_if!(target, regs[d] as u32 > regs[s] as u32),
+            Jge32K => jump_if!(target, regs[d] as u32 >= imm as u32),
+            Jge32X => jump_if!(target, regs[d] as u32 >= regs[s] as u32),
+            Jset32K => jump_if!(target, regs[d] as u32 & imm as u32 != 0),
+            Jset32X => jump_if!(target, regs[d] as u32 & regs[s] as u32 != 0),
+            Jne32K => jump_if!(target, regs[d] as u32 != imm as u32),
+            Jne32X => jump_if!(target, regs[d] as u32 != regs[s] as u32),
+            Jsgt32K => jump_if!(target, (regs[d] as i32) > imm as i32),
+            Jsgt32X => jump_if!(target, (regs[d] as i32) > regs[s] as i32),
+            Jsge32K => jump_if!(target, (regs[d] as i32) >= imm as i32),
+            Jsge32X => jump_if!(target, (regs[d] as i32) >= regs[s] as i32),
+            Jlt32K => jump_if!(target, (regs[d] as u32) < imm as u32),
+            Jlt32X => jump_if!(target, (regs[d] as u32) < regs[s] as u32),
+            Jle32K => jump_if!(target, regs[d] as u32 <= imm as u32),
+            Jle32X => jump_if!(target, regs[d] as u32 <= regs[s] as u32),
+            Jslt32K => jump_if!(target, (regs[d] as i32) < imm as i32),
+            Jslt32X => jump_if!(target, (regs[d] as i32) < regs[s] as i32),
+            Jsle32K => jump_if!(target, regs[d] as i32 <= imm as i32),
+            Jsle32X => jump_if!(target, regs[d] as i32 <= regs[s] as i32),
 
             MayGoto => {
                 if may_goto_left == 0 {
-                    pc = target;
+                    goto!(target);
                 } else {
                     may_goto_left -= 1;
                 }
@@ -308,7 +329,7 @@ fn exec(
                 };
                 depth += 1;
                 regs[10] -= STACK_SIZE as u64;
-                pc = target;
+                goto!(target);
             }
             Exit => {
                 if depth == 0 {
@@ -317,7 +338,7 @@ fn exec(
                 depth -= 1;
                 let f = frames[depth];
                 regs[6..11].copy_from_slice(&f.saved);
-                pc = f.ret;
+                goto!(f.ret);
             }
 
             Ldx8 => regs[d] = tri!(mem.load(regs[s].wrapping_add(op.off as u64), 1)),
@@ -376,22 +397,22 @@ fn exec(
             OutOfProgram => fault!(Trap::OutOfProgram),
         }
     };
+    let stop_pc = match stop {
+        Stop::Budget => pc,
+        _ => pc - 1,
+    };
+    if !matches!(stop, Stop::Budget) {
+        executed += (pc - block_start) as u64;
+    }
     let result = match stop {
         Stop::Exit(r0) => Ok(r0),
-        Stop::Fault(trap) => Err(ExecError { pc: pc - 1, trap }),
+        Stop::Fault(trap) => Err(ExecError { pc: stop_pc, trap }),
         Stop::Budget => Err(ExecError {
             pc,
             trap: Trap::BudgetExhausted { budget },
         }),
     };
-    (result, remaining)
-}
-
-#[inline(always)]
-fn jump_if(pc: &mut usize, target: usize, cond: bool) {
-    if cond {
-        *pc = target;
-    }
+    (result, executed)
 }
 
 #[inline(always)]
