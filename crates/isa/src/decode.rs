@@ -209,11 +209,14 @@ fn decode_alu(raw: RawInsn) -> Result<Insn> {
                         bits: raw.off as u8,
                     })
                 }
-                (Width::W64, 1) => Ok(Insn::AddrSpaceCast {
+                // Linux allows only the two arena casts: imm = dst_as << 16 | src_as, with
+                // address spaces 0 and 1.
+                (Width::W64, 1) if raw.imm == 1 || raw.imm == 1 << 16 => Ok(Insn::AddrSpaceCast {
                     dst,
                     src,
                     imm: raw.imm,
                 }),
+                (Width::W64, 1) => Err(invalid(raw, Field::Imm)),
                 _ => Err(invalid(raw, Field::Off)),
             }
         }

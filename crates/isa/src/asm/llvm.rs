@@ -1030,8 +1030,15 @@ fn parse_named_rhs<'a>(
             l.punct(",", "`,`")?;
             let dst_as = l.ranged("address space", 0, 0xffff)? as u32;
             l.punct(",", "`,`")?;
+            let src_col = l.col();
             let src_as = l.ranged("address space", 0, 0xffff)? as u32;
             l.punct(")", "`)`")?;
+            if !matches!((dst_as, src_as), (0, 1) | (1, 0)) {
+                return Err(l.invalid(
+                    src_col,
+                    "addr_space_cast converts between address spaces 0 and 1",
+                ));
+            }
             Parsed::plain(Insn::AddrSpaceCast {
                 dst: dst.reg,
                 src,

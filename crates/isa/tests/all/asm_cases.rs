@@ -243,7 +243,8 @@ fn our_own_spellings() {
         "may_goto -0x8000",
         "gotol -0x80000000",
         "r1 = -0x8000000000000000 ll",
-        "r1 = addr_space_cast(r2, 0xffff, 0x1)",
+        "r1 = addr_space_cast(r2, 0x1, 0x0)",
+        "r1 = addr_space_cast(r2, 0x0, 0x1)",
     ] {
         assert_eq!(disasm_insn(&one(text), 0), text);
     }

@@ -114,7 +114,7 @@ pub fn insn() -> impl Strategy<Value = Insn> {
             (reg(), reg(), select(vec![8u8, 16])).prop_map(|(d, s, b)| (Width::W32, d, s, b)),
         ]
         .prop_map(|(width, dst, src, bits)| Insn::MovSx { width, dst, src, bits }),
-        1 => (reg(), reg(), imm32()).prop_map(|(dst, src, imm)| Insn::AddrSpaceCast { dst, src, imm }),
+        1 => (reg(), reg(), prop_oneof![Just(1), Just(1 << 16)]).prop_map(|(dst, src, imm)| Insn::AddrSpaceCast { dst, src, imm }),
         1 => (select(ByteOrder::ALL), select(vec![16u8, 32, 64]), reg())
             .prop_map(|(order, bits, dst)| Insn::Endian { order, bits, dst }),
         1 => off16().prop_map(|off| Insn::Ja { off: off.into(), long: false }),

@@ -1,0 +1,9 @@
+//! Integration tests of the `ebpfvm` command line: the binary and the `ebpfvm::cli`
+//! functions, on good and bad input.
+
+mod asm_disasm;
+mod bad_input;
+mod conformance;
+mod run_cmd;
+mod usage;
+mod util;
