@@ -1,6 +1,8 @@
-//! Reading program files: raw bytecode, hex text or ELF objects.
+//! Reading program files: raw bytecode, hex text, assembly source or ELF objects.
 //!
-//! Detection, in order: an ELF object starts with `\x7fELF`; hex text is UTF-8 whose
+//! Detection, in order: an ELF object starts with `\x7fELF`; a file named `*.s`, `*.S` or
+//! `*.asm` is assembly source (LLVM dialect, or the conformance dialect if it uses `%rN`
+//! registers); hex text is UTF-8 whose
 //! whitespace-separated tokens are all either an even number of hex digits (bytes in order,
 //! so `b7 00 00 00 ...` and `b700000001000000` both work) or a `0x` word of up to 16 hex
 //! digits (one 64-bit instruction, little-endian, as in the conformance suite's `-- raw`);
@@ -22,6 +24,8 @@ pub enum Format {
     Hex,
     /// An ELF object.
     Elf,
+    /// Assembly source.
+    Asm,
 }
 
 /// A block of instructions: a whole raw/hex file, or one ELF section.
@@ -135,8 +139,22 @@ pub fn parse_hex_bytes(text: &str) -> Option<Vec<u8>> {
 /// every executable section is returned; for raw and hex input `section` is a usage error.
 pub fn read_program(path: &Path, section: Option<&str>) -> Result<(Format, Vec<Code>), CliError> {
     let bytes = read_file(path)?;
-    let format = detect(&bytes);
+    let is_asm = path
+        .extension()
+        .is_some_and(|e| e == "s" || e == "S" || e == "asm");
+    let format = if is_asm && !bytes.starts_with(b"\x7fELF") {
+        Format::Asm
+    } else {
+        detect(&bytes)
+    };
     let code = match format {
+        Format::Asm => {
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|_| CliError::input(format!("{} is not UTF-8 text", path.display())))?;
+            let slots = super::asm::assemble(text, super::Dialect::Auto)
+                .map_err(|e| CliError::rejected(format!("{}: {e}", path.display())))?;
+            ebpfvm_isa::slots_to_bytes(&slots)
+        }
         Format::Elf => return elf_sections(path, &bytes, section).map(|c| (format, c)),
         Format::Hex => {
             parse_hex_program(std::str::from_utf8(&bytes).unwrap_or_default()).unwrap_or_default()
