@@ -1,1 +1,99 @@
-fn main() {}
+//! `ebpfvm-bench`: ebpfvm's performance lab. See BENCHMARKS.md at the repository root.
+
+mod engines;
+mod fixture;
+mod interp;
+mod workloads;
+
+use std::{io::Write, process::ExitCode, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ebpfvm-bench",
+    about = "ebpfvm's performance lab: ebpfvm against rbpf and sbpf"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Interpreters: every workload on ebpfvm, rbpf and sbpf, with ratios.
+    Interp(InterpArgs),
+    /// JIT compilers (not yet implemented).
+    Jit,
+    /// Map operations (not yet implemented).
+    Maps,
+    /// Verifier (not yet implemented).
+    Verifier,
+    /// Every bench (not yet implemented).
+    All,
+}
+
+#[derive(Debug, Args)]
+struct InterpArgs {
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Run only the workloads whose name contains NAME.
+    #[arg(long, value_name = "NAME")]
+    filter: Option<String>,
+    /// Time budget of each workload, all engines together, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1500)]
+    budget_ms: u64,
+    /// Smoke test: tiny inputs and a 10 ms budget per workload (no meaningful figures).
+    #[arg(long)]
+    quick: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Command::Interp(args) => args,
+        Command::Jit | Command::Maps | Command::Verifier | Command::All => {
+            eprintln!("ebpfvm-bench: this bench is not yet implemented");
+            return ExitCode::from(2);
+        }
+    };
+    let options = interp::Options {
+        filter: args.filter,
+        budget: Duration::from_millis(if args.quick { 10 } else { args.budget_ms }),
+        scale: if args.quick {
+            workloads::Scale::Tiny
+        } else {
+            workloads::Scale::Full
+        },
+    };
+    let report = match interp::run(&options) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rendered = if args.json {
+        serde_json::to_string_pretty(&report)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string())
+    } else {
+        interp::render_text(&report).map_err(|e| e.to_string())
+    };
+    let written = match rendered {
+        // A reader that stops early (`| head`) is not an error.
+        Ok(text) => match std::io::stdout().write_all(text.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+            _ => Ok(()),
+        },
+        Err(e) => Err(e),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
