@@ -6,8 +6,9 @@
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
 
-use ebpfvm_abi::HelperHost;
+use ebpfvm_abi::{HelperHost, Trap};
 use ebpfvm_isa::RawInsn;
 
 /// An execution engine.
@@ -81,6 +82,98 @@ impl Engine {
             Engine::Jit => Err(EngineError::Unavailable { engine: self }),
         })
     }
+
+    /// Like [`Engine::run`], for `ebpfvm run`: loads `slots` once and runs them `repeat`
+    /// times (at least once), restoring `mem` to its initial contents before every run after
+    /// the first (so every run sees the same input, unlike the kernel's `BPF_PROG_TEST_RUN`).
+    /// `budget` replaces the engine's default instruction budget. The series stops at the
+    /// first run that fails. `mem` is left as the last run left it. Never panics.
+    pub fn run_repeated(
+        self,
+        slots: &[RawInsn],
+        mem: &mut [u8],
+        host: &mut dyn HelperHost,
+        budget: Option<u64>,
+        repeat: u64,
+    ) -> RunReport {
+        let mut report = RunReport {
+            result: Err(EngineError::Unavailable { engine: self }),
+            trap: None,
+            executed: 0,
+            runs: 0,
+            elapsed: Duration::ZERO,
+        };
+        let outcome = guard(|| match self {
+            Engine::Interp => {
+                run_interp_repeated(slots, mem, host, budget, repeat.max(1), &mut report)
+            }
+            Engine::Jit => Err(EngineError::Unavailable { engine: self }),
+        });
+        report.result = outcome;
+        report
+    }
+}
+
+/// What [`Engine::run_repeated`] did.
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct RunReport {
+    /// r0 of the last run, or why the series stopped.
+    pub result: Result<u64, EngineError>,
+    /// The trap that stopped the last run, when it ended with an execution fault.
+    pub trap: Option<Trap>,
+    /// Instructions the last run executed (until its fault, if it faulted).
+    pub executed: u64,
+    /// Runs started.
+    pub runs: u64,
+    /// Wall-clock time of all runs, the memory resets between them included (loading is
+    /// not).
+    pub elapsed: Duration,
+}
+
+fn run_interp_repeated(
+    slots: &[RawInsn],
+    mem: &mut [u8],
+    host: &mut dyn HelperHost,
+    budget: Option<u64>,
+    repeat: u64,
+    report: &mut RunReport,
+) -> Result<u64, EngineError> {
+    let prog = ebpfvm_interp::Program::from_slots(slots).map_err(|e| EngineError::Load {
+        message: e.to_string(),
+    })?;
+    let mut vm = ebpfvm_interp::Vm::new();
+    if let Some(budget) = budget {
+        vm.set_budget(budget);
+    }
+    let initial = if repeat > 1 { mem.to_vec() } else { Vec::new() };
+    let len = mem.len() as u64;
+    let start = Instant::now();
+    let mut result = Ok(0);
+    for i in 0..repeat {
+        if i > 0 {
+            mem.copy_from_slice(&initial);
+        }
+        report.runs += 1;
+        result = if mem.is_empty() {
+            vm.run(&prog, &[0, 0], &[], host)
+        } else {
+            let region = ebpfvm_interp::Region::writable(mem);
+            let addr = region.addr();
+            vm.run(&prog, &[addr, len], &[region], host)
+        };
+        if result.is_err() {
+            break;
+        }
+    }
+    report.elapsed = start.elapsed();
+    report.executed = vm.executed();
+    result.map_err(|e| {
+        report.trap = Some(e.trap);
+        EngineError::Exec {
+            message: e.to_string(),
+        }
+    })
 }
 
 impl fmt::Display for Engine {
@@ -188,6 +281,33 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.to_string(), "jit engine not available yet");
         assert!(!err.is_rejection());
+    }
+
+    #[test]
+    fn repeated_runs_reset_memory_and_honour_the_budget() {
+        use ebpfvm_isa::asm::llvm::assemble;
+        // mem[0] += 1; r0 = mem[0]
+        let inc =
+            assemble("r0 = *(u8 *)(r1 + 0x0)\nr0 += 0x1\n*(u8 *)(r1 + 0x0) = r0\nexit\n").unwrap();
+        let mut mem = [5u8];
+        let report =
+            Engine::Interp.run_repeated(&inc, &mut mem, &mut ebpfvm_abi::NoHelpers, None, 3);
+        assert_eq!((report.result, report.runs, report.executed), (Ok(6), 3, 4));
+        assert_eq!((mem, report.trap), ([6], None));
+        let spin = assemble("r0 = 0x0\nr0 += 0x1\ngoto -0x2\n").unwrap();
+        let report =
+            Engine::Interp.run_repeated(&spin, &mut [], &mut ebpfvm_abi::NoHelpers, Some(10), 5);
+        assert_eq!(report.trap, Some(Trap::BudgetExhausted { budget: 10 }));
+        assert_eq!(report.runs, 1);
+        assert!(report.executed > 10, "{report:?}");
+        let report = Engine::Jit.run_repeated(&spin, &mut [], &mut ebpfvm_abi::NoHelpers, None, 1);
+        assert_eq!(
+            report.result,
+            Err(EngineError::Unavailable {
+                engine: Engine::Jit
+            })
+        );
+        assert_eq!(report.runs, 0);
     }
 
     #[test]

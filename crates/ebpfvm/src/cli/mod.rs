@@ -87,6 +87,10 @@ impl CliError {
 }
 
 /// ebpfvm: a user-space eBPF runtime.
+///
+/// Exit status: 0 success, 1 the program or data was rejected (or a test failed), 2 bad usage
+/// or unreadable input. Errors are one `error: ...` line on standard error. Every command
+/// that prints data accepts `--json` for one JSON object on standard output instead.
 #[derive(Debug, Parser)]
 #[command(name = "ebpfvm", version, propagate_version = true)]
 pub struct Cli {
@@ -98,15 +102,24 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run every conformance test (*.data) of a directory; the last line is "N passed, M failed".
+    /// Run every conformance test (*.data) of a directory.
+    ///
+    /// Prints a `FAIL name: ...`, `ERROR name: ...` or `SKIP name: ...` line for each test
+    /// that did not pass, then "N passed, M failed" (", K skipped" when K > 0). Exit status 1
+    /// if any test failed or could not run.
     Conformance {
         /// Directory holding the .data files (not searched recursively).
         dir: PathBuf,
         /// Engine(s) to run the tests on.
         #[arg(long, value_enum, default_value_t = EngineArg::Interp)]
         engine: EngineArg,
+        /// Print one JSON object instead of the text: {"engine", "passed", "failed",
+        /// "skipped", "tests": [{"name", "engine", "outcome": "pass|fail|error|skip",
+        /// "detail" (null for a pass)}]}. Exit status as without --json.
+        #[arg(long)]
+        json: bool,
     },
-    /// Assemble a program into raw little-endian bytecode.
+    /// Assemble a program into raw little-endian bytecode (prints nothing on success).
     Asm {
         /// Assembly source.
         file: PathBuf,
@@ -117,30 +130,62 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Dialect::Auto)]
         dialect: Dialect,
     },
-    /// Disassemble raw bytecode, hex text or an ELF object (LLVM dialect).
+    /// Disassemble raw bytecode, hex text, assembly source or an ELF object (LLVM dialect).
+    ///
+    /// Raw, hex and assembly input print one `pc:<TAB>insn` line per instruction; ELF objects
+    /// print like `llvm-objdump -d --no-show-raw-insn --print-imm-hex`.
     Disasm {
-        /// Raw bytecode, hex text (byte pairs or 0x words) or an ELF object.
+        /// Raw bytecode, hex text (byte pairs or 0x words), assembly (*.s) or an ELF object.
         file: PathBuf,
-        /// ELF section to disassemble (default: every executable section).
+        /// ELF section to disassemble (default: every non-empty executable section).
         #[arg(long)]
         section: Option<String>,
+        /// Print one JSON object instead of the listing: {"format", "sections": [{"name"
+        /// (null for non-ELF input), "insns": [{"pc", "text", "raw" (hex bytes), "label"
+        /// (symbol starting here), "target" (taken-jump pc), "target_label"}]}]}; absent
+        /// fields are omitted.
+        #[arg(long)]
+        json: bool,
     },
-    /// Run a program (raw, hex or a relocation-free ELF section) and print r0.
+    /// Run a program and print r0 in hex (a user-space BPF_PROG_TEST_RUN).
+    ///
+    /// The program gets the --data bytes as read-write memory: r1 = their address, r2 =
+    /// their length (both 0 without data). The only helper is the conformance suite's
+    /// helper 5 (returns r1). A fault, or an exhausted --budget, is exit status 1.
     Run {
-        /// Raw bytecode, hex text or an ELF object without relocations.
+        /// Raw bytecode, hex text, assembly (*.s) or an ELF object without relocations.
         file: PathBuf,
-        /// Program memory as hex bytes (r1 = its address, r2 = its length).
+        /// Program memory as hex bytes ("aa bb 0c", "aabb0c" or "0xaabb0c").
         #[arg(long, conflicts_with = "data_file")]
         data: Option<String>,
         /// Program memory read from a file.
         #[arg(long)]
         data_file: Option<PathBuf>,
-        /// ELF section holding the program (default: the only executable section).
+        /// ELF section holding the program (default: the only non-empty executable section).
         #[arg(long)]
         section: Option<String>,
         /// Engine to run on.
         #[arg(long, value_enum, default_value_t = SingleEngineArg::Interp)]
         engine: SingleEngineArg,
+        /// Run N times (N >= 1), resetting the memory to the --data bytes before each run; r0
+        /// and the memory are those of the last run. --json reports the mean time per run.
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        repeat: u64,
+        /// Instruction budget of each run (default: the engine's, 2^32). It is checked at
+        /// taken jumps, calls and returns, so a run stops at the first of those after
+        /// executing more than N instructions: "error: pc P: instruction budget of N
+        /// exhausted", exit status 1.
+        #[arg(long, value_name = "N")]
+        budget: Option<u64>,
+        /// Also print the memory after the (last) run, as hex bytes, on a second line.
+        #[arg(long)]
+        dump_data: bool,
+        /// Print one JSON object instead of the text: {"engine", "r0" (hex string), "r0_u64",
+        /// "executed" (instructions in the last run), "runs", "ns_per_run" (mean wall-clock
+        /// nanoseconds, memory resets included), "data" (hex, with --dump-data)}.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -218,28 +263,71 @@ pub fn run_command(
     err: &mut dyn Write,
 ) -> Result<u8, CliError> {
     match command {
-        Command::Conformance { dir, engine } => conformance::conformance(&dir, engine, out, err),
+        Command::Conformance { dir, engine, json } => {
+            if json {
+                conformance::conformance_json(&dir, engine, out, err)
+            } else {
+                conformance::conformance(&dir, engine, out, err)
+            }
+        }
         Command::Asm {
             file,
             output,
             dialect,
         } => asm::asm(&file, output.as_deref(), dialect, out),
-        Command::Disasm { file, section } => disasm::disasm(&file, section.as_deref(), out),
+        Command::Disasm {
+            file,
+            section,
+            json,
+        } => {
+            if json {
+                disasm::disasm_json(&file, section.as_deref(), out)
+            } else {
+                disasm::disasm(&file, section.as_deref(), out)
+            }
+        }
         Command::Run {
             file,
             data,
             data_file,
             section,
             engine,
+            repeat,
+            budget,
+            dump_data,
+            json,
         } => {
             let data = match (data, data_file) {
                 (Some(hex), _) => run::Data::Hex(hex),
                 (None, Some(path)) => run::Data::File(path),
                 (None, None) => run::Data::None,
             };
-            run::run(&file, &data, section.as_deref(), engine, out)
+            let options = run::RunOptions {
+                section,
+                engine,
+                repeat,
+                budget,
+                dump_data,
+                json,
+            };
+            run::run_with(&file, &data, &options, out)
         }
     }
+}
+
+/// Writes `value` as one line of JSON.
+pub(crate) fn write_json<T: serde::Serialize>(
+    out: &mut dyn Write,
+    value: &T,
+) -> Result<(), CliError> {
+    serde_json::to_writer(&mut *out, value).map_err(|e| match e.io_error_kind() {
+        Some(kind) => CliError::Output {
+            source: io::Error::new(kind, e),
+        },
+        None => CliError::rejected(format!("cannot encode JSON: {e}")),
+    })?;
+    writeln!(out)?;
+    Ok(())
 }
 
 /// Collapses a message onto one line.

@@ -179,11 +179,20 @@ fn random_bytes_never_panic() {
                 .into_bytes();
         }
         let f = write(&dir, "r.bin", &bytes);
-        for cmd in ["disasm", "run"] {
-            let (code, _out, err) = in_process(&[cmd, s(&f)]);
-            assert!(code <= 2, "{cmd} {bytes:?}: {code}");
+        for args in [
+            &["disasm"][..],
+            &["run"],
+            &["disasm", "--json"],
+            &["run", "--json", "--budget", "50", "--repeat", "2"],
+        ] {
+            let mut argv = vec![args[0], s(&f)];
+            argv.extend_from_slice(&args[1..]);
+            let (code, out, err) = in_process(&argv);
+            assert!(code <= 2, "{args:?} {bytes:?}: {code}");
             if code != 0 {
                 assert_one_error_line(&err);
+            } else if args.contains(&"--json") {
+                serde_json::from_slice::<serde_json::Value>(&out).expect("JSON output");
             }
         }
         let text = String::from_utf8_lossy(&bytes).into_owned();

@@ -4,6 +4,7 @@
 mod asm_disasm;
 mod bad_input;
 mod conformance;
+mod json_output;
 mod run_cmd;
 mod usage;
 mod util;
