@@ -84,6 +84,14 @@ impl RawRegion {
     }
 }
 
+/// The trap of an access outside every region; out of line so that building it costs the
+/// hot path nothing.
+#[cold]
+#[inline(never)]
+fn violation(addr: u64, size: usize, write: bool) -> Trap {
+    Trap::MemoryViolation { addr, size, write }
+}
+
 /// The regions of one run. The stack comes first: most accesses hit it.
 #[derive(Debug)]
 pub(crate) struct Regions {
@@ -109,7 +117,7 @@ impl Regions {
                 return Ok(r.base.wrapping_add(off as usize));
             }
         }
-        Err(Trap::MemoryViolation { addr, size, write })
+        Err(violation(addr, size, write))
     }
 
     /// Loads `size` bytes (1, 2, 4 or 8) little-endian, zero-extended.

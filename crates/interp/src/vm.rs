@@ -4,7 +4,7 @@ use ebpfvm_abi::limits::{DEFAULT_INSN_BUDGET, MAX_CALL_FRAMES, STACK_SIZE};
 use ebpfvm_abi::{HelperHost, Trap};
 
 use crate::memory::{RawRegion, Region, Regions};
-use crate::program::{Code, Program};
+use crate::program::{Code, Op, Program};
 
 /// A fault with the pc of the instruction that caused it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -44,7 +44,7 @@ impl Default for Vm {
     }
 }
 
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Default, Debug)]
 struct Frame {
     ret: usize,
     saved: [u64; 5],
@@ -110,6 +110,10 @@ impl Vm {
 }
 
 /// The interpreter loop. Returns the result and the number of instructions executed.
+///
+/// Kept out of line so that its code layout (which the speed of the dispatch jump depends
+/// on) does not change with the code around its caller.
+#[inline(never)]
 fn exec(
     program: &Program,
     mem: &Regions,
@@ -120,34 +124,34 @@ fn exec(
 ) -> (Result<u64, ExecError>, u64) {
     let ops = &program.ops[..];
     let mut pc: usize = 0;
-    // Executed instructions are counted per straight-line run of slots: every taken jump,
-    // call or return adds the slots since the last one, and checks the budget.
-    let mut executed: u64 = 0;
-    let mut block_start: usize = 0;
-    let mut frames = [Frame::default(); MAX_CALL_FRAMES];
-    let mut depth: usize = 0;
-    let mut may_goto_left = MAY_GOTO_BUDGET;
+    // State only the rarer instructions and taken jumps use, kept out of the loop's
+    // registers. Executed instructions are counted per straight-line run of slots: every
+    // taken jump, call or return adds the slots since the last one, and checks the budget.
+    let mut cold = Cold {
+        executed: 0,
+        block_start: 0,
+        budget,
+        frames: [Frame::default(); MAX_CALL_FRAMES],
+        depth: 0,
+        may_goto_left: MAY_GOTO_BUDGET,
+        packet,
+        host,
+        fault: None,
+    };
 
-    // Why the loop stopped; the pc of a fault is `pc - 1` at the break.
-    enum Stop {
-        Exit(u64),
-        Fault(Trap),
-        Budget,
-    }
     macro_rules! fault {
-        ($trap:expr) => {
-            break Stop::Fault($trap)
-        };
+        ($trap:expr) => {{
+            cold.fail(pc - 1, $trap);
+            break;
+        }};
     }
     macro_rules! goto {
         ($target:expr) => {{
             let t = $target;
-            executed += (pc - block_start) as u64;
-            block_start = t;
-            pc = t;
-            if executed > budget {
-                break Stop::Budget;
+            if cold.jumped(pc, t) {
+                break;
             }
+            pc = t;
         }};
     }
     macro_rules! jump_if {
@@ -166,7 +170,7 @@ fn exec(
         };
     }
 
-    let stop = loop {
+    loop {
         let op = ops[pc];
         pc += 1;
         let d = op.dst as usize & 15;
@@ -204,7 +208,7 @@ fn exec(
                 // Skip the second slot; it is not an instruction of its own.
                 regs[d] = imm;
                 pc += 1;
-                block_start += 1;
+                cold.block_start += 1;
             }
             Mov64X => regs[d] = regs[s],
             Arsh64K => regs[d] = ((regs[d] as i64) >> (imm & 63)) as u64,
@@ -302,43 +306,23 @@ fn exec(
             Jsle32X => jump_if!(target, regs[d] as i32 <= regs[s] as i32),
 
             MayGoto => {
-                if may_goto_left == 0 {
+                if cold.may_goto_taken() {
                     goto!(target);
-                } else {
-                    may_goto_left -= 1;
                 }
             }
 
-            CallHelper => {
-                let args = [regs[1], regs[2], regs[3], regs[4], regs[5]];
-                regs[0] = tri!(host.call_helper(op.imm, args));
-            }
-            CallX => {
-                let args = [regs[1], regs[2], regs[3], regs[4], regs[5]];
-                regs[0] = tri!(host.call_helper(regs[d] as i64, args));
-            }
+            CallHelper => regs[0] = tri!(cold.call_helper(op.imm, &regs)),
+            CallX => regs[0] = tri!(cold.call_helper(regs[d] as i64, &regs)),
             CallLocal => {
-                if depth + 1 >= MAX_CALL_FRAMES {
-                    fault!(Trap::CallDepthExceeded {
-                        max: MAX_CALL_FRAMES
-                    });
-                }
-                frames[depth] = Frame {
-                    ret: pc,
-                    saved: [regs[6], regs[7], regs[8], regs[9], regs[10]],
-                };
-                depth += 1;
-                regs[10] -= STACK_SIZE as u64;
+                tri!(cold.push_frame(pc, &mut regs));
                 goto!(target);
             }
             Exit => {
-                if depth == 0 {
-                    break Stop::Exit(regs[0]);
+                if cold.depth == 0 {
+                    break;
                 }
-                depth -= 1;
-                let f = frames[depth];
-                regs[6..11].copy_from_slice(&f.saved);
-                goto!(f.ret);
+                let ret = cold.pop_frame(&mut regs);
+                goto!(ret);
             }
 
             Ldx8 => regs[d] = tri!(mem.load(regs[s].wrapping_add(op.off as u64), 1)),
@@ -370,49 +354,147 @@ fn exec(
                 op.imm
             )),
 
-            LdAbs | LdInd => {
-                let Some(p) = packet else {
-                    fault!(Trap::Unsupported)
-                };
-                let base = if op.code == LdInd {
-                    regs[s] as u32 as i64
-                } else {
-                    0
-                };
-                let off = base + op.imm;
-                let size = op.aux as usize;
-                if off < 0 || off as u64 + size as u64 > p.len {
+            LdAbs | LdInd => match tri!(cold.load_packet(mem, &regs, op)) {
+                Some(v) => regs[0] = v,
+                None => {
                     // Linux: an out-of-bounds legacy packet load ends the program with 0.
-                    break Stop::Exit(0);
+                    regs[0] = 0;
+                    break;
                 }
-                let v = tri!(mem.load(p.addr + off as u64, size));
-                regs[0] = match size {
-                    1 => v,
-                    2 => (v as u16).swap_bytes() as u64,
-                    _ => (v as u32).swap_bytes() as u64,
-                };
-            }
+            },
 
             Unsupported => fault!(Trap::Unsupported),
             OutOfProgram => fault!(Trap::OutOfProgram),
         }
-    };
-    let stop_pc = match stop {
-        Stop::Budget => pc,
-        _ => pc - 1,
-    };
-    if !matches!(stop, Stop::Budget) {
-        executed += (pc - block_start) as u64;
     }
-    let result = match stop {
-        Stop::Exit(r0) => Ok(r0),
-        Stop::Fault(trap) => Err(ExecError { pc: stop_pc, trap }),
-        Stop::Budget => Err(ExecError {
-            pc,
-            trap: Trap::BudgetExhausted { budget },
-        }),
+    let result = match cold.fault {
+        None => Ok(regs[0]),
+        Some(fault) => {
+            if !matches!(fault.trap, Trap::BudgetExhausted { .. }) {
+                cold.executed += (pc - cold.block_start) as u64;
+            }
+            Err(fault)
+        }
     };
-    (result, executed)
+    if result.is_ok() {
+        cold.executed += (pc - cold.block_start) as u64;
+    }
+    (result, cold.executed)
+}
+
+/// The state of a run that only calls, returns, `may_goto`, legacy packet loads and faults
+/// touch. Its methods are out of line, so the dispatch loop keeps its registers for the hot
+/// state.
+struct Cold<'h> {
+    executed: u64,
+    block_start: usize,
+    budget: u64,
+    frames: [Frame; MAX_CALL_FRAMES],
+    depth: usize,
+    may_goto_left: u64,
+    packet: Option<Packet>,
+    host: &'h mut dyn HelperHost,
+    fault: Option<ExecError>,
+}
+
+impl Cold<'_> {
+    /// Accounts for a taken jump, call or return from slot `from` (the slot after the
+    /// jump) to `to`; true if that used up the budget, which is then the run's fault.
+    #[inline(always)]
+    fn jumped(&mut self, from: usize, to: usize) -> bool {
+        self.executed += (from - self.block_start) as u64;
+        self.block_start = to;
+        if self.executed > self.budget {
+            self.fail(
+                to,
+                Trap::BudgetExhausted {
+                    budget: self.budget,
+                },
+            );
+            true
+        } else {
+            false
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, pc: usize, trap: Trap) {
+        self.fault = Some(ExecError { pc, trap });
+    }
+
+    #[inline(never)]
+    fn call_helper(&mut self, id: i64, regs: &[u64; 16]) -> Result<u64, Trap> {
+        self.host
+            .call_helper(id, [regs[1], regs[2], regs[3], regs[4], regs[5]])
+    }
+
+    /// Enters a local call returning to `ret`: saves r6–r10 and gives the callee a fresh
+    /// stack frame.
+    #[inline(never)]
+    fn push_frame(&mut self, ret: usize, regs: &mut [u64; 16]) -> Result<(), Trap> {
+        if self.depth + 1 >= MAX_CALL_FRAMES {
+            return Err(Trap::CallDepthExceeded {
+                max: MAX_CALL_FRAMES,
+            });
+        }
+        self.frames[self.depth] = Frame {
+            ret,
+            saved: [regs[6], regs[7], regs[8], regs[9], regs[10]],
+        };
+        self.depth += 1;
+        regs[10] -= STACK_SIZE as u64;
+        Ok(())
+    }
+
+    /// Returns from a local call (`depth > 0`): restores r6–r10 and gives the return pc.
+    #[inline(never)]
+    fn pop_frame(&mut self, regs: &mut [u64; 16]) -> usize {
+        self.depth -= 1;
+        let f = self.frames[self.depth];
+        regs[6..11].copy_from_slice(&f.saved);
+        f.ret
+    }
+
+    /// Whether a `may_goto` jumps: it falls through until the run's allowance is used up.
+    #[inline(never)]
+    fn may_goto_taken(&mut self) -> bool {
+        if self.may_goto_left == 0 {
+            true
+        } else {
+            self.may_goto_left -= 1;
+            false
+        }
+    }
+
+    /// A legacy packet load: the value, or `None` if it is out of the packet's bounds.
+    #[inline(never)]
+    fn load_packet(
+        &mut self,
+        mem: &Regions,
+        regs: &[u64; 16],
+        op: Op,
+    ) -> Result<Option<u64>, Trap> {
+        let Some(p) = self.packet else {
+            return Err(Trap::Unsupported);
+        };
+        let base = if op.code == Code::LdInd {
+            regs[op.src as usize & 15] as u32 as i64
+        } else {
+            0
+        };
+        let off = base + op.imm;
+        let size = op.aux as usize;
+        if off < 0 || off as u64 + size as u64 > p.len {
+            return Ok(None);
+        }
+        let v = mem.load(p.addr + off as u64, size)?;
+        Ok(Some(match size {
+            1 => v,
+            2 => (v as u16).swap_bytes() as u64,
+            _ => (v as u32).swap_bytes() as u64,
+        }))
+    }
 }
 
 #[inline(always)]
