@@ -1,9 +1,15 @@
 //! Encoding: [`Insn`] → instruction slots. The inverse of [`crate::decode`] for every
 //! instruction that decodes.
+//!
+//! [`Insn`] can hold field values the wire format cannot (a short `goto` offset beyond 16
+//! bits, a byte swap of 8 bits, ...). [`Insn::try_encode`] refuses them with the
+//! [`InvalidInsn`] that [`Insn::validate`] reports; [`Insn::encode`] and [`encode_all`] are for
+//! instructions already known to be valid (decoded, assembled, or built from valid parts) and
+//! check that only in debug builds.
 
 use alloc::vec::Vec;
 
-use crate::insn::{Call, Insn, Source, Width};
+use crate::insn::{Call, Insn, InvalidInsn, Source, Width};
 use crate::opcodes::{class, mode, op, source, ByteOrder, ATOMIC_FETCH};
 use crate::raw::RawInsn;
 
@@ -50,8 +56,30 @@ fn source_fields(src: Source) -> (u8, u8, i32) {
 }
 
 impl Insn {
-    /// Encodes the instruction.
+    /// Encodes a valid instruction.
+    ///
+    /// Only meaningful when [`Insn::validate`] accepts the instruction: for an invalid one the
+    /// out-of-range field is written truncated, and the slots decode to a different
+    /// instruction or not at all. Debug builds panic on an invalid instruction; use
+    /// [`Insn::try_encode`] for instructions of unknown origin.
     pub fn encode(&self) -> Encoded {
+        debug_assert!(
+            self.validate().is_ok(),
+            "Insn::encode on an invalid instruction {:?}: {}",
+            self,
+            self.validate().unwrap_err()
+        );
+        self.encode_fields()
+    }
+
+    /// Encodes the instruction, or says why it has no encoding.
+    pub fn try_encode(&self) -> Result<Encoded, InvalidInsn> {
+        self.validate()?;
+        Ok(self.encode_fields())
+    }
+
+    /// Writes the fields into slots without checking that they fit.
+    fn encode_fields(&self) -> Encoded {
         match *self {
             Insn::Alu {
                 width,
@@ -205,7 +233,8 @@ impl Insn {
         }
     }
 
-    /// Appends the encoded slots to `out`.
+    /// Appends the encoded slots to `out`. Like [`Insn::encode`], only meaningful for a valid
+    /// instruction.
     pub fn encode_into(&self, out: &mut Vec<RawInsn>) {
         let e = self.encode();
         out.push(e.first);
@@ -215,7 +244,7 @@ impl Insn {
     }
 }
 
-/// Encodes a sequence of instructions into slots.
+/// Encodes a sequence of valid instructions into slots (see [`Insn::encode`]).
 pub fn encode_all<'a>(insns: impl IntoIterator<Item = &'a Insn>) -> Vec<RawInsn> {
     let mut out = Vec::new();
     for i in insns {

@@ -164,7 +164,7 @@ pub enum Insn {
         bits: u8,
     },
     /// Linux arena `addr_space_cast` (ALU64 MOV X with offset 1); `imm` holds the address
-    /// spaces (`dst_as << 16 | src_as`).
+    /// spaces (`dst_as << 16 | src_as`), 0x1 or 0x10000 (Linux casts only between 0 and 1).
     AddrSpaceCast {
         /// Destination.
         dst: Reg,
@@ -301,5 +301,127 @@ impl Insn {
     /// Whether control never falls through to the next instruction.
     pub const fn is_terminator(&self) -> bool {
         matches!(self, Insn::Ja { .. } | Insn::Exit)
+    }
+}
+
+/// Why an [`Insn`] has no encoding: its fields hold a combination that [`crate::decode`] never
+/// produces, so [`Insn::encode`] could only write something else.
+///
+/// [`Insn::validate`] returns it; every message is one line.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidInsn {
+    /// A short `goto` (`Ja { long: false }`) whose offset does not fit the 16-bit field.
+    #[error("goto offset {off} does not fit in 16 bits (gotol takes 32)")]
+    JaOffset {
+        /// The offset.
+        off: i32,
+    },
+    /// A sign-extending move from a width other than 8/16 (ALU) or 8/16/32 (ALU64).
+    #[error("sign-extending move from {bits} bits is not defined for the {}-bit ALU", width_bits(*.width))]
+    MovSxBits {
+        /// The operation width.
+        width: Width,
+        /// The source bits.
+        bits: u8,
+    },
+    /// An `addr_space_cast` other than Linux's two: between address spaces 0 and 1.
+    #[error("addr_space_cast imm {imm:#x} is not defined (0x1 or 0x10000: between address spaces 0 and 1)")]
+    AddrSpaceCastImm {
+        /// The packed address spaces (`dst_as << 16 | src_as`).
+        imm: i32,
+    },
+    /// A byte swap of a width other than 16, 32 or 64.
+    #[error("byte swap of {bits} bits is not defined (16, 32 or 64)")]
+    EndianBits {
+        /// The width of the swap.
+        bits: u8,
+    },
+    /// A legacy packet load (`LdAbs`, `LdInd`) of 64 bits.
+    #[error("legacy packet load of {} bits is not defined (8, 16 or 32)", .size.bits())]
+    PacketLoadSize {
+        /// The access size.
+        size: Size,
+    },
+    /// A sign-extending load of 64 bits.
+    #[error("sign-extending load of 64 bits is not defined (8, 16 or 32)")]
+    SignedLoadSize,
+    /// A read-modify-write atomic of 8 or 16 bits (only acquire/release take every size).
+    #[error("atomic {} of {} bits is not defined (32 or 64)", .op.ubpf_name(), .size.bits())]
+    AtomicSize {
+        /// The operation.
+        op: AtomicOp,
+        /// The access size.
+        size: Size,
+    },
+    /// FETCH missing on `Xchg`/`Cmpxchg`, or set on `LoadAcquire`/`StoreRelease`.
+    #[error("atomic {} {} fetch is not defined", .op.ubpf_name(), if *.fetch { "with" } else { "without" })]
+    AtomicFetch {
+        /// The operation.
+        op: AtomicOp,
+        /// The FETCH flag as given.
+        fetch: bool,
+    },
+}
+
+const fn width_bits(width: Width) -> u32 {
+    if width.is_64() {
+        64
+    } else {
+        32
+    }
+}
+
+impl Insn {
+    /// Checks that the instruction has an encoding: `Ok` exactly for the instructions
+    /// [`crate::decode`] can produce, so that `decode(encode(i)) == i` holds for them and for
+    /// no other.
+    ///
+    /// Registers are always in range ([`Reg`] guarantees it) and most fields take any value;
+    /// what can be out of range is a short `goto` offset, the `bits` of `MovSx` and `Endian`,
+    /// the address spaces of `AddrSpaceCast`,
+    /// the size of legacy packet loads, sign-extending loads and atomics, and the FETCH flag of
+    /// atomics.
+    pub fn validate(&self) -> Result<(), InvalidInsn> {
+        match *self {
+            Insn::Ja { off, long: false } if i16::try_from(off).is_err() => {
+                Err(InvalidInsn::JaOffset { off })
+            }
+            Insn::MovSx { width, bits, .. } => match (width, bits) {
+                (_, 8 | 16) | (Width::W64, 32) => Ok(()),
+                _ => Err(InvalidInsn::MovSxBits { width, bits }),
+            },
+            Insn::AddrSpaceCast { imm, .. } if imm != 1 && imm != 1 << 16 => {
+                Err(InvalidInsn::AddrSpaceCastImm { imm })
+            }
+            Insn::Endian { bits, .. } if !matches!(bits, 16 | 32 | 64) => {
+                Err(InvalidInsn::EndianBits { bits })
+            }
+            Insn::LdAbs { size: Size::DW, .. } | Insn::LdInd { size: Size::DW, .. } => {
+                Err(InvalidInsn::PacketLoadSize { size: Size::DW })
+            }
+            Insn::Load {
+                size: Size::DW,
+                signed: true,
+                ..
+            } => Err(InvalidInsn::SignedLoadSize),
+            Insn::Atomic {
+                size, op, fetch, ..
+            } => {
+                let fetch_ok = if op.always_fetches() {
+                    fetch
+                } else {
+                    !(fetch && op.is_acquire_release())
+                };
+                if !fetch_ok {
+                    Err(InvalidInsn::AtomicFetch { op, fetch })
+                } else if !op.is_acquire_release() && !matches!(size, Size::W | Size::DW) {
+                    Err(InvalidInsn::AtomicSize { op, size })
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Ok(()),
+        }
     }
 }

@@ -18,6 +18,7 @@
 
 pub mod data;
 pub mod engine;
+pub mod fuzz;
 pub mod host;
 pub mod runner;
 pub mod suite;

@@ -7,3 +7,4 @@ mod fuzz;
 mod llvm19_table;
 mod roundtrip;
 mod strategy;
+mod validate;
