@@ -28,8 +28,8 @@ mod reg;
 
 pub use decode::{decode_all, decode_at, Decoder};
 pub use encode::encode_all;
-pub use error::{DecodeError, DecodeErrorKind, Field};
 pub use encode::Encoded;
+pub use error::{DecodeError, DecodeErrorKind, Field};
 pub use insn::{Call, Imm64, Insn, InvalidInsn, Source, Width};
 pub use opcodes::{AluOp, AtomicOp, ByteOrder, Group, JmpCond, Size};
 pub use raw::{slots_from_bytes, slots_to_bytes, RawInsn, INSN_SIZE};
