@@ -2,13 +2,18 @@
 //!
 //! Data and tiny helpers only: the [`Trap`] enum every engine reports faults with, the
 //! [`limits`] every stage enforces, and the [`HelperHost`] trait through which the
-//! interpreter and JIT call helper functions without depending on their implementations.
+//! interpreter and JIT call helper functions without depending on their implementations;
+//! the [`ProgramType`], [`AttachType`] and [`MapType`] numbers of Linux uapi; and libbpf's
+//! table of ELF [`section`] names.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod host;
 pub mod limits;
+pub mod prog_type;
+pub mod section;
 mod trap;
 
 pub use host::{HelperHost, NoHelpers};
+pub use prog_type::{AttachType, MapType, ProgramType};
 pub use trap::Trap;

@@ -3,6 +3,7 @@
 mod engines;
 mod fixture;
 mod interp;
+mod load;
 mod workloads;
 
 use std::{io::Write, process::ExitCode, time::Duration};
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// Interpreters: every workload on ebpfvm, rbpf and sbpf, with ratios.
     Interp(InterpArgs),
+    /// Object loading: ms per `Object::parse` of the largest corpus objects.
+    Load(LoadArgs),
     /// JIT compilers (not yet implemented).
     Jit,
     /// Map operations (not yet implemented).
@@ -49,9 +52,55 @@ struct InterpArgs {
     quick: bool,
 }
 
+#[derive(Debug, Args)]
+struct LoadArgs {
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The corpus directory (default: ../shared/corpus/ebpf-samples beside the repository).
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<std::path::PathBuf>,
+    /// How many of the largest objects (by instruction count) to time.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    count: usize,
+    /// Time budget of each object, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    budget_ms: u64,
+}
+
+/// `ebpfvm-bench load`.
+fn run_load(args: &LoadArgs) -> ExitCode {
+    let options = load::Options {
+        corpus: args.corpus.clone().unwrap_or_else(load::default_corpus),
+        count: args.count,
+        budget: Duration::from_millis(args.budget_ms),
+    };
+    let rendered = load::run(&options).and_then(|report| {
+        if args.json {
+            Ok(serde_json::to_string_pretty(&report)? + "\n")
+        } else {
+            Ok(load::render_text(&report)?)
+        }
+    });
+    match rendered {
+        Ok(text) => match std::io::stdout().write_all(text.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+            _ => ExitCode::SUCCESS,
+        },
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
+        Command::Load(args) => return run_load(&args),
         Command::Interp(args) => args,
         Command::Jit | Command::Maps | Command::Verifier | Command::All => {
             eprintln!("ebpfvm-bench: this bench is not yet implemented");

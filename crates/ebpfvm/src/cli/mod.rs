@@ -13,9 +13,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 pub mod asm;
+pub mod btf;
 pub mod conformance;
 pub mod disasm;
 pub mod input;
+pub mod object;
 pub mod run;
 
 /// Success.
@@ -146,6 +148,18 @@ pub enum Command {
         /// fields are omitted.
         #[arg(long)]
         json: bool,
+    },
+    /// Inspect BTF type information (`btf dump FILE.o [--json]`).
+    Btf {
+        /// The `btf` subcommand.
+        #[command(subcommand)]
+        command: btf::BtfCommand,
+    },
+    /// Inspect an ELF object as the loader sees it (`object show FILE.o [--json]`).
+    Object {
+        /// The `object` subcommand.
+        #[command(subcommand)]
+        command: object::ObjectCommand,
     },
     /// Run a program and print r0 in hex (a user-space BPF_PROG_TEST_RUN).
     ///
@@ -286,6 +300,8 @@ pub fn run_command(
                 disasm::disasm(&file, section.as_deref(), out)
             }
         }
+        Command::Btf { command } => btf::run(command, out),
+        Command::Object { command } => object::run(command, out),
         Command::Run {
             file,
             data,

@@ -3,8 +3,10 @@
 
 mod asm_disasm;
 mod bad_input;
+mod btf_cmd;
 mod conformance;
 mod json_output;
+mod object_show;
 mod run_cmd;
 mod usage;
 mod util;
