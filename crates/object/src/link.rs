@@ -2,7 +2,7 @@
 //! libbpf does) every function it calls or takes the address of, with each relocated
 //! instruction rewritten (see [`crate::reloc`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use ebpfvm_abi::limits::MAX_PROGRAM_SLOTS;
 use ebpfvm_abi::ProgramType;
@@ -118,10 +118,10 @@ fn in_range<'r, T>(
 /// Everything the linker reads.
 pub(crate) struct LinkInput<'a, 'data> {
     pub elf: &'a Elf<'data>,
-    pub code: &'a HashMap<usize, Vec<RawInsn>>,
+    pub code: &'a BTreeMap<usize, Vec<RawInsn>>,
     pub funcs: &'a [Func],
-    pub funcs_by_section: &'a HashMap<usize, Vec<usize>>,
-    pub targets: &'a HashMap<usize, Vec<TargetRef>>,
+    pub funcs_by_section: &'a BTreeMap<usize, Vec<usize>>,
+    pub targets: &'a BTreeMap<usize, Vec<TargetRef>>,
     pub externs: &'a [Extern],
     pub kconfig_map: Option<usize>,
     pub ext: &'a BtfExtIndex<'a>,

@@ -1,6 +1,6 @@
 //! [`Object::parse`]: the whole loader, from ELF bytes to programs, maps and globals.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use ebpfvm_abi::{AttachType, ProgramType};
 use ebpfvm_btf::{Btf, BtfExt, FuncLinkage, Kind, Type, TypeId, VarLinkage};
@@ -8,7 +8,7 @@ use ebpfvm_isa::{slots_from_bytes, RawInsn};
 use object::elf;
 
 use crate::elf::{Elf, Symbol};
-use crate::error::{ParseError, RelocationError};
+use crate::error::{Escaped, ParseError, RelocationError};
 use crate::link::{BtfExtIndex, Func, LinkInput, Target, TargetRef};
 use crate::maps::{btf_map_def, legacy_map, InitSlot, MapOrigin, MapSpec};
 use crate::program::{ProgramSpec, TypeSource};
@@ -225,11 +225,12 @@ struct Loader<'data> {
     btf: Option<Btf>,
     btf_ext: Option<BtfExt>,
     warnings: Vec<String>,
-    /// Code sections: slots by section index.
-    code: HashMap<usize, Vec<RawInsn>>,
+    /// Code sections: slots by section index. (Ordered maps here and below: iterating
+    /// them must not make the output or the first error depend on hashing.)
+    code: BTreeMap<usize, Vec<RawInsn>>,
     funcs: Vec<Func>,
     /// Function indices by section, sorted by start slot.
-    funcs_by_section: HashMap<usize, Vec<usize>>,
+    funcs_by_section: BTreeMap<usize, Vec<usize>>,
     maps: Vec<MapSpec>,
     /// (maps section, offset) → map index.
     map_at: HashMap<(usize, u64), usize>,
@@ -251,9 +252,9 @@ impl<'data> Loader<'data> {
             btf: None,
             btf_ext: None,
             warnings: Vec::new(),
-            code: HashMap::new(),
+            code: BTreeMap::new(),
             funcs: Vec::new(),
-            funcs_by_section: HashMap::new(),
+            funcs_by_section: BTreeMap::new(),
             maps: Vec::new(),
             map_at: HashMap::new(),
             data_map: HashMap::new(),
@@ -278,7 +279,7 @@ impl<'data> Loader<'data> {
             {
                 self.warnings.push(format!(
                     "skipping section {}: struct_ops maps are not supported yet",
-                    s.display_name(i)
+                    Escaped(&s.display_name(i))
                 ));
             }
         }
@@ -390,13 +391,17 @@ impl<'data> Loader<'data> {
                         source,
                     })
                 }
-                Err(e) => self.warnings.push(format!("ignoring .BTF: {e}")),
+                Err(e) => self
+                    .warnings
+                    .push(format!("ignoring .BTF: {}", Escaped(&e.to_string()))),
             }
         }
         if let (Some(&i), Some(btf)) = (self.sections_of(SecKind::BtfExt).first(), &self.btf) {
             match BtfExt::parse(self.elf.sections[i].data, btf) {
                 Ok(ext) => self.btf_ext = Some(ext),
-                Err(e) => self.warnings.push(format!("ignoring .BTF.ext: {e}")),
+                Err(e) => self
+                    .warnings
+                    .push(format!("ignoring .BTF.ext: {}", Escaped(&e.to_string()))),
             }
         }
         Ok(())
@@ -691,7 +696,7 @@ impl<'data> Loader<'data> {
             let Ok(len) = u32::try_from(s.size) else {
                 self.warnings.push(format!(
                     "skipping data section {}: {} bytes is too large",
-                    s.display_name(index),
+                    Escaped(&s.display_name(index)),
                     s.size
                 ));
                 continue;
@@ -828,9 +833,10 @@ impl<'data> Loader<'data> {
     }
 
     /// Resolves every relocation of every code section: `targets[section]` lists
-    /// `(slot, target)` sorted by slot.
-    fn resolve_relocations(&self) -> Result<HashMap<usize, Vec<TargetRef>>, ParseError> {
-        let mut out = HashMap::new();
+    /// `(slot, target)` sorted by slot. Sections are resolved in index order, so that the
+    /// error reported for a malformed object is always the same one.
+    fn resolve_relocations(&self) -> Result<BTreeMap<usize, Vec<TargetRef>>, ParseError> {
+        let mut out = BTreeMap::new();
         for (&index, slots) in &self.code {
             let section = self.elf.section_name(index);
             let mut list = Vec::with_capacity(self.elf.rels[index].len());
