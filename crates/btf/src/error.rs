@@ -20,6 +20,24 @@ impl core::fmt::Display for Blob {
     }
 }
 
+/// Displays a string taken from the input with its control characters (and the Unicode line
+/// and paragraph separators) escaped as Rust does (`\n`, `\u{1b}`), so that messages that
+/// quote names from the file stay on one line. Other characters print unchanged.
+pub(crate) struct Escaped<'a>(pub(crate) &'a str);
+
+impl core::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A malformed `.BTF`/`.BTF.ext` blob, or a query that has no answer. Messages are one
 /// line, lowercase, and name the type id (or `.BTF.ext` record) at fault.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
@@ -122,7 +140,7 @@ pub enum BtfError {
         reason: &'static str,
     },
     /// A string offset is beyond the string section.
-    #[error("{context}: string offset {offset} beyond the string section ({str_len} bytes)")]
+    #[error("{}: string offset {offset} beyond the string section ({str_len} bytes)", Escaped(.context))]
     StringOffset {
         /// Where the offset was found (`"type 5: member 2 name"`).
         context: String,
@@ -132,7 +150,7 @@ pub enum BtfError {
         str_len: usize,
     },
     /// A string is not valid UTF-8.
-    #[error("{context}: string at offset {offset} is not valid UTF-8")]
+    #[error("{}: string at offset {offset} is not valid UTF-8", Escaped(.context))]
     BadString {
         /// Where the offset was found.
         context: String,
@@ -278,7 +296,7 @@ pub enum BtfError {
         have: usize,
     },
     /// A `.BTF.ext` record is invalid.
-    #[error(".BTF.ext {info} section {section} record {record}: {problem}")]
+    #[error(".BTF.ext {info} section {} record {record}: {}", Escaped(.section), Escaped(.problem))]
     ExtRecord {
         /// The info section.
         info: &'static str,
@@ -290,7 +308,7 @@ pub enum BtfError {
         problem: String,
     },
     /// A `.BTF.ext` block has no records.
-    #[error(".BTF.ext {info} block for section {section} has no records")]
+    #[error(".BTF.ext {info} block for section {} has no records", Escaped(.section))]
     ExtEmptyBlock {
         /// The info section.
         info: &'static str,
