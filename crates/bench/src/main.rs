@@ -4,6 +4,7 @@ mod engines;
 mod fixture;
 mod interp;
 mod load;
+mod maps;
 mod workloads;
 
 use std::{io::Write, process::ExitCode, time::Duration};
@@ -28,8 +29,8 @@ enum Command {
     Load(LoadArgs),
     /// JIT compilers (not yet implemented).
     Jit,
-    /// Map operations (not yet implemented).
-    Maps,
+    /// Map operations: ns per lookup/update for each map kind, at 1 and 2 threads.
+    Maps(MapsArgs),
     /// Verifier (not yet implemented).
     Verifier,
     /// Every bench (not yet implemented).
@@ -68,6 +69,47 @@ struct LoadArgs {
     budget_ms: u64,
 }
 
+#[derive(Debug, Args)]
+struct MapsArgs {
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Time budget of each workload and thread count, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 300)]
+    budget_ms: u64,
+    /// Smoke test: a 1 ms budget and short rounds (no meaningful figures).
+    #[arg(long)]
+    quick: bool,
+}
+
+/// `ebpfvm-bench maps`.
+fn run_maps(args: &MapsArgs) -> ExitCode {
+    let options = maps::Options {
+        budget: Duration::from_millis(if args.quick { 1 } else { args.budget_ms }),
+        ops: if args.quick { 1_000 } else { 100_000 },
+    };
+    let rendered = maps::run(&options).and_then(|report| {
+        if args.json {
+            Ok(serde_json::to_string_pretty(&report)? + "\n")
+        } else {
+            Ok(maps::render_text(&report)?)
+        }
+    });
+    match rendered {
+        Ok(text) => match std::io::stdout().write_all(text.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+            _ => ExitCode::SUCCESS,
+        },
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `ebpfvm-bench load`.
 fn run_load(args: &LoadArgs) -> ExitCode {
     let options = load::Options {
@@ -101,8 +143,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Command::Load(args) => return run_load(&args),
+        Command::Maps(args) => return run_maps(&args),
         Command::Interp(args) => args,
-        Command::Jit | Command::Maps | Command::Verifier | Command::All => {
+        Command::Jit | Command::Verifier | Command::All => {
             eprintln!("ebpfvm-bench: this bench is not yet implemented");
             return ExitCode::from(2);
         }
