@@ -36,6 +36,11 @@ struct Printer<'a> {
     /// Output size beyond which printing stops.
     limit: usize,
     truncated: bool,
+    /// Work done so far (steps and bytes of declarators built); printing stops beyond
+    /// `limit`, so DAGs printed inline many times cannot take exponential time.
+    work: usize,
+    /// Function prototypes whose parameter lists are being printed (cycle guard).
+    printing: Vec<bool>,
     state: Vec<State>,
     fwd_declared: Vec<bool>,
     /// Inline anonymous composites whose dependencies are being walked (cycle guard).
@@ -91,7 +96,7 @@ impl<'a> Printer<'a> {
         let n = btf.len();
         let mut referenced = vec![false; n];
         let mut decl_tags: HashMap<(u32, i32), Vec<String>> = HashMap::new();
-        for (id, t) in btf.types() {
+        for (_, t) in btf.types() {
             t.for_each_ref(|_, r| {
                 if let Some(slot) = referenced.get_mut(r.0 as usize) {
                     *slot = true;
@@ -103,7 +108,6 @@ impl<'a> Printer<'a> {
                 component,
             } = t
             {
-                let _ = id;
                 decl_tags
                     .entry((target.0, *component))
                     .or_default()
@@ -118,6 +122,8 @@ impl<'a> Printer<'a> {
             out: String::new(),
             limit: btf.input_len.saturating_mul(64).saturating_add(1 << 20),
             truncated: false,
+            work: 0,
+            printing: vec![false; n],
             state: vec![State::NotEmitted; n],
             fwd_declared: vec![false; n],
             walking: vec![false; n],
@@ -187,10 +193,16 @@ impl<'a> Printer<'a> {
     }
 
     fn full(&mut self) -> bool {
-        if self.out.len() > self.limit {
+        if self.out.len() > self.limit || self.work > self.limit {
             self.truncated = true;
         }
         self.truncated
+    }
+
+    /// Counts `n` units of work; whether printing may go on.
+    fn tick(&mut self, n: usize) -> bool {
+        self.work = self.work.saturating_add(n);
+        !self.full()
     }
 
     fn run(&mut self) {
@@ -218,6 +230,16 @@ impl<'a> Printer<'a> {
             self.vars_and_funcs();
         }
         if self.truncated {
+            // The last type may have run past the limit before printing stopped: cut the
+            // output back to whole lines within the limit, so it never exceeds it.
+            let mut cut = self.limit.saturating_sub(64).min(self.out.len());
+            while !self.out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            if let Some(nl) = self.out[..cut].rfind('\n') {
+                cut = nl + 1;
+            }
+            self.out.truncate(cut);
             self.out.push_str("/* output truncated */\n");
         }
     }
@@ -225,7 +247,7 @@ impl<'a> Printer<'a> {
     /// Prints the definition of a top-level type after what it needs.
     fn emit(&mut self, id: TypeId, depth: usize) {
         let i = id.0 as usize;
-        if self.state.get(i) != Some(&State::NotEmitted) || depth > MAX_DEPTH || self.full() {
+        if self.state.get(i) != Some(&State::NotEmitted) || depth > MAX_DEPTH || !self.tick(1) {
             return;
         }
         self.state[i] = State::InProgress;
@@ -291,7 +313,7 @@ impl<'a> Printer<'a> {
     /// Makes sure what a use of `id` needs is printed: by value (`strong`) a complete type,
     /// through a pointer only a declaration. `root` is the type being defined.
     fn deps(&mut self, id: TypeId, strong: bool, root: TypeId, depth: usize) {
-        if depth > MAX_DEPTH || self.full() {
+        if depth > MAX_DEPTH || !self.tick(1) {
             return;
         }
         let i = id.0 as usize;
@@ -337,10 +359,15 @@ impl<'a> Printer<'a> {
                 None => self.emit(id, depth + 1),
             },
             Type::FuncProto { ret, params } => {
+                if self.walking[i] {
+                    return;
+                }
+                self.walking[i] = true;
                 self.deps(*ret, false, root, depth + 1);
                 for p in params {
                     self.deps(p.ty, false, root, depth + 1);
                 }
+                self.walking[i] = false;
             }
             Type::Void
             | Type::Int { .. }
@@ -400,9 +427,11 @@ impl<'a> Printer<'a> {
         let mut suffix: Vec<String> = Vec::new();
         let mut cur = id;
         let mut steps = 0;
+        // Prototypes met along this declarator (returning a pointer to themselves).
+        let mut chain: Vec<TypeId> = Vec::new();
         loop {
             steps += 1;
-            if steps > MAX_DEPTH || depth > MAX_DEPTH {
+            if steps > MAX_DEPTH || depth > MAX_DEPTH || !self.tick(1) {
                 return format!("void /* too deep */ {inner}")
                     .trim_end()
                     .to_string();
@@ -451,7 +480,16 @@ impl<'a> Printer<'a> {
                     cur = *elem;
                 }
                 Type::FuncProto { ret, params } => {
+                    let i = cur.0 as usize;
+                    if self.printing[i] || chain.contains(&cur) {
+                        // A prototype taking or returning a pointer to itself: not
+                        // expressible in C.
+                        return format!("void /* recursive */ {inner}");
+                    }
+                    chain.push(cur);
+                    self.printing[i] = true;
                     let ps = self.params(params, None, indent, depth + 1);
+                    self.printing[i] = false;
                     inner = format!("{inner}({ps})");
                     cur = *ret;
                 }
@@ -499,6 +537,9 @@ impl<'a> Printer<'a> {
                 continue;
             }
             let mut d = self.decl(p.ty, &p.name, indent, depth);
+            if !self.tick(d.len()) {
+                break;
+            }
             if let Some(f) = func {
                 d.push_str(&self.tags(f.0, i as i32));
             }
@@ -559,30 +600,16 @@ impl<'a> Printer<'a> {
 
     fn enum_def(&mut self, id: TypeId, indent: usize) -> String {
         let i = id.0 as usize;
-        let (size, signed, vals): (u32, bool, Vec<String>) = match self.ty(id) {
-            Type::Enum {
-                size,
-                signed,
-                values,
-                ..
-            } => (
+        let (size, vals): (u32, Vec<String>) = match self.ty(id) {
+            Type::Enum { size, values, .. } => {
+                (*size, values.iter().map(|(_, v)| v.to_string()).collect())
+            }
+            Type::Enum64 { size, values, .. } => (
                 *size,
-                *signed,
-                values.iter().map(|(_, v)| v.to_string()).collect(),
-            ),
-            Type::Enum64 {
-                size,
-                signed,
-                values,
-                ..
-            } => (
-                *size,
-                *signed,
                 values.iter().map(|(_, v)| enum64_literal(*v)).collect(),
             ),
             _ => return String::new(),
         };
-        let _ = signed;
         let names = self.enumerators.get(&id.0).cloned().unwrap_or_default();
         let head = if self.names[i].is_empty() {
             "enum".to_string()
@@ -733,10 +760,17 @@ impl<'a> Printer<'a> {
                     None => round_up(pos, u64::from(self.align_of(m.ty, depth)) * 8),
                 };
                 if off > expected {
-                    pad(&mut s, pos, off, indent + 1);
+                    let budget = self.limit.saturating_sub(self.work);
+                    let n = pad(&mut s, pos, off, indent + 1, budget);
+                    if !self.tick(n) {
+                        break;
+                    }
                 }
             }
             let mut d = self.decl(m.ty, &m.name, indent + 1, depth + 1);
+            if !self.tick(d.len()) {
+                break;
+            }
             if let Some((_, bits)) = bitfield {
                 let _ = write!(d, ": {bits}");
             }
@@ -756,7 +790,9 @@ impl<'a> Printer<'a> {
                 round_up(pos, u64::from(self.members_align(c, depth)) * 8)
             };
             if end > natural {
-                pad(&mut s, pos, end, indent + 1);
+                let budget = self.limit.saturating_sub(self.work);
+                let n = pad(&mut s, pos, end, indent + 1, budget);
+                self.tick(n);
             }
         }
         s.push_str(&tabs(indent));
@@ -901,11 +937,14 @@ fn round_up(x: u64, m: u64) -> u64 {
     x.checked_next_multiple_of(m.max(1)).unwrap_or(u64::MAX)
 }
 
-/// Anonymous bitfields filling bits `from..to` without straddling their units.
-fn pad(s: &mut String, from: u64, to: u64, indent: usize) {
+/// Anonymous bitfields filling bits `from..to` without straddling their units. Stops once it
+/// has written more than `budget` bytes (the printer's remaining output budget); returns the
+/// bytes written, which the caller counts as work.
+fn pad(s: &mut String, from: u64, to: u64, indent: usize, budget: usize) -> usize {
+    let start = s.len();
     let mut p = from;
     let mut lines = 0;
-    while p < to && lines < 1 << 16 {
+    while p < to && lines < 1 << 16 && s.len() - start <= budget {
         let (ty, bits) = if p % 8 != 0 || to - p < 8 {
             ("char", (8 - p % 8).min(to - p))
         } else {
@@ -921,5 +960,66 @@ fn pad(s: &mut String, from: u64, to: u64, indent: usize) {
         let _ = writeln!(s, "{}{ty}: {bits};", tabs(indent));
         p = p.saturating_add(bits);
         lines += 1;
+    }
+    s.len() - start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_uses_aligned_units_without_straddling() {
+        let mut s = String::new();
+        assert_eq!(pad(&mut s, 0, 128, 0, usize::MAX), 20);
+        assert_eq!(s, "long: 64;\nlong: 64;\n");
+        let mut s = String::new();
+        pad(&mut s, 3, 72, 1, usize::MAX);
+        assert_eq!(
+            s,
+            "\tchar: 5;\n\tchar: 8;\n\tshort: 16;\n\tint: 32;\n\tchar: 8;\n"
+        );
+        let mut s = String::new();
+        pad(&mut s, 10, 10, 0, usize::MAX);
+        assert_eq!(s, "");
+        // Bounded even for a 2^64-bit hole.
+        let mut s = String::new();
+        pad(&mut s, 0, u64::MAX, 0, usize::MAX);
+        assert_eq!(s.lines().count(), 1 << 16);
+        // And it stops once it has written more than its byte budget.
+        let mut s = String::new();
+        let n = pad(&mut s, 0, u64::MAX, 0, 100);
+        assert_eq!((n, s.len()), (110, 110));
+    }
+
+    #[test]
+    fn enum64_literals() {
+        assert_eq!(enum64_literal(5), "5");
+        assert_eq!(enum64_literal(-5), "-5");
+        assert_eq!(enum64_literal(i128::from(u32::MAX)), "4294967295");
+        assert_eq!(enum64_literal(1 << 40), "1099511627776LL");
+        assert_eq!(
+            enum64_literal(i128::from(u64::MAX)),
+            "18446744073709551615ULL"
+        );
+        assert_eq!(
+            enum64_literal(i128::from(i64::MIN)),
+            "(-9223372036854775807LL - 1)"
+        );
+    }
+
+    #[test]
+    fn escapes_strings_for_c_literals() {
+        assert_eq!(escape("a\"b\\c"), "a\\\"b\\\\c");
+        assert_eq!(escape("tab\there"), "tab\\x09here");
+        assert_eq!(escape("é"), "\\xc3\\xa9");
+    }
+
+    #[test]
+    fn round_up_saturates() {
+        assert_eq!(round_up(0, 8), 0);
+        assert_eq!(round_up(9, 8), 16);
+        assert_eq!(round_up(u64::MAX - 1, 8), u64::MAX);
+        assert_eq!(round_up(5, 0), 5);
     }
 }

@@ -360,3 +360,29 @@ fn blocks<'a>(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::access_ok;
+
+    #[test]
+    fn access_strings() {
+        for good in ["0", "0:1", "0:12:3", "4294967295"] {
+            assert!(access_ok(good), "{good}");
+        }
+        for bad in [
+            "",
+            ":",
+            "0:",
+            ":0",
+            "0::1",
+            "a",
+            "-1",
+            "+1",
+            "1 ",
+            "4294967296",
+        ] {
+            assert!(!access_ok(bad), "{bad}");
+        }
+    }
+}

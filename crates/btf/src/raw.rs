@@ -177,3 +177,50 @@ impl<'a> Strings<'a> {
 pub fn string_budget(input_len: usize) -> usize {
     input_len.saturating_mul(64).saturating_add(16 << 20)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_bounds_checked() {
+        let d = [1, 2, 3, 4, 5];
+        assert_eq!(u32_at(&d, 0), Some(0x0403_0201));
+        assert_eq!(u32_at(&d, 1), Some(0x0504_0302));
+        assert_eq!(u32_at(&d, 2), None);
+        assert_eq!(u32_at(&d, usize::MAX), None);
+        assert_eq!(u16_at(&d, 3), Some(0x0504));
+        assert_eq!(u16_at(&d, 4), None);
+        assert_eq!(u16_at(&d, usize::MAX), None);
+    }
+
+    #[test]
+    fn sections_are_bounds_checked() {
+        let p = [0u8; 10];
+        assert_eq!(section(&p, Blob::Btf, "type", 2, 8).map(<[u8]>::len), Ok(8));
+        assert!(section(&p, Blob::Btf, "type", 2, 9).is_err());
+        assert!(section(&p, Blob::Btf, "type", u32::MAX, u32::MAX).is_err());
+        assert_eq!(
+            section(&p, Blob::Btf, "type", 10, 0).map(<[u8]>::len),
+            Ok(0)
+        );
+    }
+
+    #[test]
+    fn strings_are_budgeted() {
+        let table = b"\0abc\0";
+        let mut s = Strings::new(table, 6, Blob::Btf);
+        assert_eq!(s.get(1, String::new).as_deref(), Ok("abc"));
+        assert_eq!(s.get(2, String::new).as_deref(), Ok("bc"));
+        assert_eq!(s.get(0, String::new).as_deref(), Ok(""));
+        assert!(matches!(
+            s.get(1, String::new),
+            Err(BtfError::StringBudget { limit: 6, .. })
+        ));
+        assert!(matches!(
+            s.get(5, String::new),
+            Err(BtfError::StringOffset { .. })
+        ));
+        assert!(matches!(s.peek(4), Ok("")));
+    }
+}

@@ -518,6 +518,46 @@ extern int helper(int __attribute__((btf_type_tag(\"user\"))) *p, int n);
         assert!(c.contains("typedef struct {"), "{c}");
         assert!(c.contains("too deep"), "{c}");
     }
+
+    #[test]
+    fn self_referencing_prototypes_print_quickly() {
+        // A prototype taking and returning `(*)[2]` arrays of pointers to itself.
+        let mut b = Blob::new();
+        let int = b.int("int", 4, 1, 32); // 1
+        b.proto(3, &[("a", 3), ("b", 3), ("c", 3)]); // 2
+        b.ptr(4); // 3
+        b.array(5, int, 2); // 4
+        b.ptr(2); // 5
+        b.composite(STRUCT, "s", 8, false, &[("f", 3, 0)]); // 6
+        let btf = ebpfvm_btf::Btf::parse(&b.bytes()).unwrap();
+        let start = std::time::Instant::now();
+        let c = btf.to_c();
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        assert!(c.contains("/* recursive */"), "{c}");
+    }
+
+    #[test]
+    fn exponential_inline_output_is_truncated() {
+        // 40 nested anonymous structs, each with two members of the next: printing them
+        // inline would take 2^40 lines.
+        let mut b = Blob::new();
+        let int = b.int("int", 4, 1, 32);
+        let mut prev = b.composite(STRUCT, "", 4, false, &[("x", int, 0)]);
+        for _ in 0..40 {
+            prev = b.composite(STRUCT, "", 8, false, &[("a", prev, 0), ("b", prev, 32)]);
+        }
+        b.typedef("top", prev);
+        let btf = ebpfvm_btf::Btf::parse(&b.bytes()).unwrap();
+        let start = std::time::Instant::now();
+        let c = btf.to_c();
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+        assert!(
+            c.ends_with("/* output truncated */\n"),
+            "{}",
+            &c[c.len().saturating_sub(200)..]
+        );
+        assert!(c.len() < 8 << 20, "{}", c.len());
+    }
 }
 
 /// The running kernel's BTF (`/sys/kernel/btf/vmlinux`, ~100k types) dumps to C that

@@ -10,7 +10,8 @@ pub fn corpus_dir() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-/// Every `*.o` file under `dir`, sorted.
+/// Every file under `dir` (the corpus's ELF objects, `*.o` or fuzzer-found files without
+/// an extension), sorted.
 pub fn objects(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut work = vec![dir.to_path_buf()];
@@ -22,7 +23,7 @@ pub fn objects(dir: &Path) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 work.push(p);
-            } else if p.extension().is_some_and(|x| x == "o") {
+            } else {
                 out.push(p);
             }
         }
