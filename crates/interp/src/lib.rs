@@ -14,6 +14,7 @@
 //! validated against the stack and the [`Region`]s the caller registered, and faults are a
 //! typed [`ExecError`], never a panic.
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 
 mod memory;
 mod program;

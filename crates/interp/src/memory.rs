@@ -6,6 +6,11 @@
 //! region, with the right permission, is performed. So no memory outside the regions is
 //! ever touched, whatever the program does.
 
+#![allow(
+    unsafe_code,
+    reason = "one of the places ARCHITECTURE.md allows unsafe; every block has a SAFETY comment"
+)]
+
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
 

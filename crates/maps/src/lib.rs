@@ -27,6 +27,7 @@
 //! creation ([`MapOptions::slots`], default the machine's available parallelism), a run's
 //! slot is [`RunGuard::slot`].
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 
 pub mod array;
 pub mod array_of_maps;

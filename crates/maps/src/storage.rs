@@ -7,6 +7,11 @@
 //! pointer into the words is a `*mut u8` programs may write through (the words are interior
 //! mutable).
 
+#![allow(
+    unsafe_code,
+    reason = "one of the places ARCHITECTURE.md allows unsafe; every block has a SAFETY comment"
+)]
+
 use std::alloc::Layout;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
