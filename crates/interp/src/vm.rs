@@ -126,10 +126,10 @@ fn exec(
     let mut pc: usize = 0;
     // State only the rarer instructions and taken jumps use, kept out of the loop's
     // registers. Executed instructions are counted per straight-line run of slots: every
-    // taken jump, call or return adds the slots since the last one, and checks the budget.
+    // taken jump, call or return adds the slots since the last one, and checks the budget
+    // (see `Cold::base`).
     let mut cold = Cold {
-        executed: 0,
-        block_start: 0,
+        base: 0,
         budget,
         frames: [Frame::default(); MAX_CALL_FRAMES],
         depth: 0,
@@ -208,7 +208,7 @@ fn exec(
                 // Skip the second slot; it is not an instruction of its own.
                 regs[d] = imm;
                 pc += 1;
-                cold.block_start += 1;
+                cold.base = cold.base.wrapping_sub(1);
             }
             Mov64X => regs[d] = regs[s],
             Arsh64K => regs[d] = ((regs[d] as i64) >> (imm & 63)) as u64,
@@ -367,27 +367,30 @@ fn exec(
             OutOfProgram => fault!(Trap::OutOfProgram),
         }
     }
+    // A budget fault stops at the jump's target, which is where the count already stands;
+    // every other stop adds the slots up to `pc`.
+    let executed = match cold.fault {
+        Some(ExecError {
+            pc: target,
+            trap: Trap::BudgetExhausted { .. },
+        }) => cold.base.wrapping_add(target as u64),
+        _ => cold.base.wrapping_add(pc as u64),
+    };
     let result = match cold.fault {
         None => Ok(regs[0]),
-        Some(fault) => {
-            if !matches!(fault.trap, Trap::BudgetExhausted { .. }) {
-                cold.executed += (pc - cold.block_start) as u64;
-            }
-            Err(fault)
-        }
+        Some(fault) => Err(fault),
     };
-    if result.is_ok() {
-        cold.executed += (pc - cold.block_start) as u64;
-    }
-    (result, cold.executed)
+    (result, executed)
 }
 
 /// The state of a run that only calls, returns, `may_goto`, legacy packet loads and faults
 /// touch. Its methods are out of line, so the dispatch loop keeps its registers for the hot
 /// state.
 struct Cold<'h> {
-    executed: u64,
-    block_start: usize,
+    /// Instructions executed so far minus the slot where the current straight-line run
+    /// started (wrapping): one number instead of two, so a taken jump costs two additions.
+    /// The count after a jump to `to` is `base + to`; at a stop at `pc` it is `base + pc`.
+    base: u64,
     budget: u64,
     frames: [Frame; MAX_CALL_FRAMES],
     depth: usize,
@@ -402,9 +405,9 @@ impl Cold<'_> {
     /// jump) to `to`; true if that used up the budget, which is then the run's fault.
     #[inline(always)]
     fn jumped(&mut self, from: usize, to: usize) -> bool {
-        self.executed += (from - self.block_start) as u64;
-        self.block_start = to;
-        if self.executed > self.budget {
+        let executed = self.base.wrapping_add(from as u64);
+        self.base = executed.wrapping_sub(to as u64);
+        if executed > self.budget {
             self.fail(
                 to,
                 Trap::BudgetExhausted {
