@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod helpers;
 mod host;
 pub mod limits;
 pub mod prog_type;
