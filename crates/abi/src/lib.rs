@@ -3,11 +3,13 @@
 //! Data and tiny helpers only: the [`Trap`] enum every engine reports faults with, the
 //! [`limits`] every stage enforces, and the [`HelperHost`] trait through which the
 //! interpreter and JIT call helper functions without depending on their implementations;
-//! the [`ProgramType`], [`AttachType`] and [`MapType`] numbers of Linux uapi; and libbpf's
-//! table of ELF [`section`] names.
+//! the [`ProgramType`], [`AttachType`] and [`MapType`] numbers of Linux uapi; the Linux
+//! [`helpers`] (ids, names, prototypes) and context layouts ([`ctx`]: `xdp_md`, `__sk_buff`,
+//! `pt_regs`); and libbpf's table of ELF [`section`] names.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod ctx;
 pub mod helpers;
 mod host;
 pub mod limits;
