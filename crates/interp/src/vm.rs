@@ -446,7 +446,8 @@ impl Cold<'_> {
             saved: [regs[6], regs[7], regs[8], regs[9], regs[10]],
         };
         self.depth += 1;
-        regs[10] -= STACK_SIZE as u64;
+        // r10 is an ordinary register to an unverified program: it may hold anything.
+        regs[10] = regs[10].wrapping_sub(STACK_SIZE as u64);
         Ok(())
     }
 

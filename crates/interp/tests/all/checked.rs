@@ -180,3 +180,27 @@ fn random_programs_never_write_outside_their_region() {
         })
         .unwrap();
 }
+
+/// An unverified program may overwrite r10; a local call then moves it below zero, which
+/// must wrap (the callee's stack accesses then trap) rather than overflow.
+#[test]
+fn local_call_with_a_clobbered_frame_pointer_does_not_overflow() {
+    let p = [
+        alu64(AluOp::Mov, Reg::R10, Source::Imm(0)),
+        Insn::Call(ebpfvm_isa::Call::Local(1)),
+        Insn::Exit,
+        Insn::Store {
+            size: Size::DW,
+            dst: Reg::R10,
+            off: -8,
+            src: Source::Imm(1),
+        },
+        Insn::Exit,
+    ];
+    let err = run(&p, &[]).unwrap_err();
+    assert_eq!(err.pc, 3);
+    assert!(matches!(
+        err.trap,
+        Trap::MemoryViolation { write: true, .. }
+    ));
+}
