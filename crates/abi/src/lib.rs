@@ -6,17 +6,18 @@
 //! the [`ProgramType`], [`AttachType`] and [`MapType`] numbers of Linux uapi; the Linux
 //! [`helpers`] (ids, names, prototypes) and context layouts ([`ctx`]: `xdp_md`, `__sk_buff`,
 //! `pt_regs`); and libbpf's table of ELF [`section`] names.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod ctx;
 pub mod helpers;
+pub mod kctx;
 mod host;
 pub mod limits;
 pub mod prog_type;
 pub mod section;
 mod trap;
 
-pub use host::{HelperHost, NoHelpers};
+pub use host::{ExecEnv, HelperHost, NoHelpers, ProgHandle};
 pub use prog_type::{AttachType, MapType, ProgramType};
 pub use trap::Trap;

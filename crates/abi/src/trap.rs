@@ -47,6 +47,17 @@ pub enum Trap {
         /// The helper id.
         id: i64,
     },
+    /// A helper was passed an argument it cannot use: a value that is not a map, a
+    /// context pointer that is not the run's, a callback that is not a function.
+    #[error("helper {id}: argument {arg} is not {expected}")]
+    BadHelperArg {
+        /// The helper id.
+        id: i64,
+        /// The argument number (1–5).
+        arg: u8,
+        /// What the argument should have been.
+        expected: &'static str,
+    },
     /// An instruction the engine cannot execute (a kfunc, a legacy packet load without a
     /// packet, an unresolved map reference).
     #[error("unsupported instruction")]

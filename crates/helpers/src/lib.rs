@@ -1,0 +1,1 @@
+//! Helper implementations (placeholder until they land).

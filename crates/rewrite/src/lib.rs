@@ -1,0 +1,1 @@
+//! Post-verification passes (placeholder until the pass lands).

@@ -1,0 +1,4 @@
+//! The ebpfvm runtime.
+#![deny(missing_docs)]
+
+pub mod capture;
