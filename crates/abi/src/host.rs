@@ -20,8 +20,7 @@ pub trait HelperHost {
 
     /// Calls helper `id` with `r1`–`r5`; the returned value becomes `r0`. `env` is the
     /// engine's side of the run: program memory, callbacks and tail calls.
-    fn call_helper(&mut self, id: i64, args: [u64; 5], env: &mut dyn ExecEnv)
-        -> Result<u64, Trap>;
+    fn call_helper(&mut self, id: i64, args: [u64; 5], env: &mut dyn ExecEnv) -> Result<u64, Trap>;
 }
 
 /// What an engine offers the helpers of a run.
@@ -56,7 +55,10 @@ pub trait ExecEnv {
     /// ends or the region is revoked, and every other access to them must tolerate the
     /// program's concurrent plain and atomic accesses (map values, ring buffers, buffers
     /// the runtime owns for the run).
-    #[allow(unsafe_code, reason = "the contract of granted memory is the caller's to keep")]
+    #[allow(
+        unsafe_code,
+        reason = "the contract of granted memory is the caller's to keep"
+    )]
     unsafe fn grant(&mut self, addr: u64, len: usize, writable: bool);
 
     /// Withdraws the regions granted at `addr` (a submitted ring-buffer record, the old

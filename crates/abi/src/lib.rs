@@ -11,8 +11,8 @@
 
 pub mod ctx;
 pub mod helpers;
-pub mod kctx;
 mod host;
+pub mod kctx;
 pub mod limits;
 pub mod prog_type;
 pub mod section;

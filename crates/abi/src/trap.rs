@@ -58,6 +58,12 @@ pub enum Trap {
         /// What the argument should have been.
         expected: &'static str,
     },
+    /// A helper was given a callback that is not a function of the program.
+    #[error("callback {func:#x} is not a function of the program")]
+    BadCallback {
+        /// The value passed as the callback.
+        func: u64,
+    },
     /// An instruction the engine cannot execute (a kfunc, a legacy packet load without a
     /// packet, an unresolved map reference).
     #[error("unsupported instruction")]

@@ -44,6 +44,20 @@ impl<'a> Region<'a> {
         }
     }
 
+    /// A region over raw memory the caller guarantees, such as a map's value storage.
+    ///
+    /// # Safety
+    ///
+    /// `len` bytes at `ptr` must stay valid for reads (and writes, if `writable`) for `'a`,
+    /// and every other access to them during a run must tolerate the program's plain and
+    /// atomic accesses.
+    pub unsafe fn from_raw(ptr: *mut u8, len: usize, writable: bool) -> Region<'a> {
+        Region {
+            raw: RawRegion::new(ptr, len, writable),
+            _borrow: PhantomData,
+        }
+    }
+
     /// The region's start address, as the program sees it.
     pub fn addr(&self) -> u64 {
         self.raw.start
@@ -109,6 +123,73 @@ impl Regions {
         table.push(stack);
         table.extend(others.iter().map(Region::raw));
         Regions { table }
+    }
+
+    /// Adds a region for the rest of the run (see `ExecEnv::grant`, whose caller promises
+    /// the memory stays valid). An identical region already in the table is not added
+    /// twice, so repeated lookups of one map value do not grow the table.
+    pub(crate) fn grant(&mut self, addr: u64, len: usize, writable: bool) {
+        let raw = RawRegion::new(addr as usize as *mut u8, len, writable);
+        if !self.table[1..]
+            .iter()
+            .any(|r| r.start == raw.start && r.len == raw.len && r.writable == writable)
+        {
+            self.table.push(raw);
+        }
+    }
+
+    /// Removes every region (other than the stack) that starts at `addr`.
+    pub(crate) fn revoke(&mut self, addr: u64) {
+        let stack = self.table[0];
+        self.table.retain(|r| r.start != addr);
+        if self.table.first().map(|r| r.start) != Some(stack.start) {
+            self.table.insert(0, stack);
+        }
+    }
+
+    /// Checks an access of `len` bytes at `addr` without performing it.
+    pub(crate) fn check(&self, addr: u64, len: usize, write: bool) -> Result<(), Trap> {
+        if len == 0 {
+            return Ok(());
+        }
+        self.translate(addr, len, write).map(|_| ())
+    }
+
+    /// Copies program memory at `addr` into `buf`.
+    pub(crate) fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), Trap> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let p = self.translate(addr, buf.len(), false)?;
+        // SAFETY: `translate` returned a pointer to `buf.len()` readable bytes inside a
+        // region that lives for the run; `buf` is a distinct Rust buffer, so the ranges do
+        // not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), buf.len()) };
+        Ok(())
+    }
+
+    /// Copies `data` into program memory at `addr`.
+    pub(crate) fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<(), Trap> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let p = self.translate(addr, data.len(), true)?;
+        // SAFETY: `translate` returned a pointer to `data.len()` writable bytes inside a
+        // writable region that lives for the run. `copy` (memmove) is correct even if
+        // `data` overlaps the destination.
+        unsafe { core::ptr::copy(data.as_ptr(), p, data.len()) };
+        Ok(())
+    }
+
+    /// Atomic compare-and-exchange of the 4-byte word at `addr`.
+    pub(crate) fn cmpxchg32(&self, addr: u64, expected: u32, new: u32) -> Result<u32, Trap> {
+        let p = self.atomic_ptr(addr, 4, true)?;
+        // SAFETY: in bounds, writable, 4-aligned (checked by `atomic_ptr`), alive for the run.
+        let a = unsafe { AtomicU32::from_ptr(p.cast::<u32>()) };
+        Ok(
+            a.compare_exchange(expected, new, Ordering::SeqCst, Ordering::SeqCst)
+                .unwrap_or_else(|v| v),
+        )
     }
 
     /// The host pointer for an access of `size` bytes at `addr`, if it lies wholly inside one

@@ -120,6 +120,9 @@ impl Op {
 pub struct Program {
     pub(crate) ops: Vec<Op>,
     slots: usize,
+    /// Slots where functions start (0, local call targets, `BPF_PSEUDO_FUNC` targets),
+    /// sorted: what a callback value may name.
+    functions: Vec<usize>,
 }
 
 impl Program {
@@ -152,6 +155,7 @@ impl Program {
         let mut ops = vec![Op::new(Code::Unsupported, 0, 0, 0, 0); slots + 1];
         ops[slots] = Op::new(Code::OutOfProgram, 0, 0, 0, 0);
         let mut starts = vec![false; slots];
+        let mut functions = vec![0usize];
         for &(pc, _) in insns {
             starts[pc] = true;
         }
@@ -165,13 +169,33 @@ impl Program {
                 }
             };
             ops[pc] = lower(insn, &target)?;
+            match insn {
+                Insn::Call(Call::Local(_))
+                | Insn::LdImm64 {
+                    imm: Imm64::Func(_),
+                    ..
+                } => functions.push(ops[pc].off as usize),
+                _ => {}
+            }
         }
-        Ok(Program { ops, slots })
+        functions.sort_unstable();
+        functions.dedup();
+        Ok(Program {
+            ops,
+            slots,
+            functions,
+        })
     }
 
     /// Number of instruction slots.
     pub fn len(&self) -> usize {
         self.slots
+    }
+
+    /// Whether a function starts at slot `pc` (the entry, a local call target or a
+    /// callback referenced by a `BPF_PSEUDO_FUNC` `ld_imm64`).
+    pub fn is_function(&self, pc: usize) -> bool {
+        self.functions.binary_search(&pc).is_ok()
     }
 
     /// Whether the program has no instructions (never true for a loaded program).
@@ -260,6 +284,15 @@ fn lower(insn: Insn, target: &dyn Fn(i64) -> Result<i32, LoadError>) -> Result<O
             dst,
             imm: Imm64::Value(v),
         } => Op::new(LdImm64, reg(dst), 0, 0, v as i64),
+        // A callback's value is its slot index; helpers hand it back to `call_function`.
+        // `off` keeps the target for the function table.
+        Insn::LdImm64 {
+            dst,
+            imm: Imm64::Func(off),
+        } => {
+            let t = target(off as i64)?;
+            Op::new(LdImm64, reg(dst), 0, t, t as i64)
+        }
         Insn::LdImm64 { .. } => Op::new(Unsupported, 0, 0, 0, 0),
         Insn::LdAbs { size, imm } => Op {
             aux: size.bytes() as u8,

@@ -1,7 +1,10 @@
 //! The dispatch loop.
 
-use ebpfvm_abi::limits::{DEFAULT_INSN_BUDGET, MAX_CALL_FRAMES, STACK_SIZE};
-use ebpfvm_abi::{HelperHost, Trap};
+use std::cell::OnceCell;
+use std::sync::Arc;
+
+use ebpfvm_abi::limits::{DEFAULT_INSN_BUDGET, MAX_CALL_FRAMES, MAX_TAIL_CALLS, STACK_SIZE};
+use ebpfvm_abi::{ExecEnv, HelperHost, ProgHandle, Trap};
 
 use crate::memory::{RawRegion, Region, Regions};
 use crate::program::{Code, Op, Program};
@@ -44,9 +47,11 @@ impl Default for Vm {
     }
 }
 
-#[derive(Clone, Copy, Default, Debug)]
-struct Frame {
+#[derive(Clone, Copy, Debug)]
+struct Frame<'a> {
     ret: usize,
+    /// The caller's program (a tail call in a subprogram replaces only the callee).
+    prog: &'a Program,
     saved: [u64; 5],
 }
 
@@ -102,8 +107,25 @@ impl Vm {
             *r = *a;
         }
         regs[10] = stack.start() + self.stack.len() as u64;
-        let regions = Regions::new(stack, regions);
-        let (result, executed) = exec(program, &regions, regs, self.budget, self.packet, host);
+        let mut regions = Regions::new(stack, regions);
+        // The programs this run tail-calls into, held until it ends (at most
+        // MAX_TAIL_CALLS): a prog_array may drop its reference meanwhile.
+        let tails: [OnceCell<Arc<Program>>; MAX_TAIL_CALLS as usize] =
+            std::array::from_fn(|_| OnceCell::new());
+        let start = Start {
+            pc: 0,
+            depth: 0,
+            tails: Some(&tails),
+        };
+        let (result, executed) = exec(
+            program,
+            start,
+            &mut regions,
+            regs,
+            self.budget,
+            self.packet,
+            host,
+        );
         self.executed = executed;
         result
     }
@@ -114,25 +136,35 @@ impl Vm {
 /// Kept out of line so that its code layout (which the speed of the dispatch jump depends
 /// on) does not change with the code around its caller.
 #[inline(never)]
-fn exec(
-    program: &Program,
-    mem: &Regions,
+fn exec<'a>(
+    program: &'a Program,
+    start: Start<'a>,
+    mem: &mut Regions,
     mut regs: [u64; 16],
     budget: u64,
     packet: Option<Packet>,
     host: &mut dyn HelperHost,
 ) -> (Result<u64, ExecError>, u64) {
-    let ops = &program.ops[..];
-    let mut pc: usize = 0;
+    let mut ops = &program.ops[..];
+    let mut pc: usize = start.pc;
     // State only the rarer instructions and taken jumps use, kept out of the loop's
     // registers. Executed instructions are counted per straight-line run of slots: every
     // taken jump, call or return adds the slots since the last one, and checks the budget
     // (see `Cold::base`).
     let mut cold = Cold {
-        base: 0,
+        base: 0u64.wrapping_sub(start.pc as u64),
         budget,
-        frames: [Frame::default(); MAX_CALL_FRAMES],
+        cur: program,
+        frames: [Frame {
+            ret: 0,
+            prog: program,
+            saved: [0; 5],
+        }; MAX_CALL_FRAMES],
         depth: 0,
+        depth_base: start.depth,
+        tails: start.tails,
+        tail_count: 0,
+        pending_tail: None,
         may_goto_left: MAY_GOTO_BUDGET,
         packet,
         host,
@@ -311,8 +343,23 @@ fn exec(
                 }
             }
 
-            CallHelper => regs[0] = tri!(cold.call_helper(op.imm, &regs)),
-            CallX => regs[0] = tri!(cold.call_helper(regs[d] as i64, &regs)),
+            CallHelper | CallX => {
+                let id = if op.code == CallHelper {
+                    op.imm
+                } else {
+                    regs[d] as i64
+                };
+                match cold.call_helper(pc, id, &regs, mem) {
+                    Some(v) => regs[0] = v,
+                    None => break,
+                }
+                if let Some(next) = cold.take_tail_call() {
+                    // Continue in the tail-called program with the same registers (r1 is
+                    // still the context) and the same stack frame.
+                    ops = &next.ops[..];
+                    goto!(0);
+                }
+            }
             CallLocal => {
                 tri!(cold.push_frame(pc, &mut regs));
                 goto!(target);
@@ -322,6 +369,7 @@ fn exec(
                     break;
                 }
                 let ret = cold.pop_frame(&mut regs);
+                ops = &cold.cur.ops[..];
                 goto!(ret);
             }
 
@@ -386,21 +434,29 @@ fn exec(
 /// The state of a run that only calls, returns, `may_goto`, legacy packet loads and faults
 /// touch. Its methods are out of line, so the dispatch loop keeps its registers for the hot
 /// state.
-struct Cold<'h> {
+struct Cold<'a, 'h> {
     /// Instructions executed so far minus the slot where the current straight-line run
     /// started (wrapping): one number instead of two, so a taken jump costs two additions.
     /// The count after a jump to `to` is `base + to`; at a stop at `pc` it is `base + pc`.
     base: u64,
     budget: u64,
-    frames: [Frame; MAX_CALL_FRAMES],
+    /// The program executing now (changes with tail calls).
+    cur: &'a Program,
+    frames: [Frame<'a>; MAX_CALL_FRAMES],
     depth: usize,
+    /// Frames used by the callers of this (callback) run.
+    depth_base: usize,
+    /// Where tail-called programs are kept; `None` in a callback, where tail calls fail.
+    tails: Option<&'a [OnceCell<Arc<Program>>]>,
+    tail_count: usize,
+    pending_tail: Option<Arc<Program>>,
     may_goto_left: u64,
     packet: Option<Packet>,
     host: &'h mut dyn HelperHost,
     fault: Option<ExecError>,
 }
 
-impl Cold<'_> {
+impl<'a> Cold<'a, '_> {
     /// Accounts for a taken jump, call or return from slot `from` (the slot after the
     /// jump) to `to`; true if that used up the budget, which is then the run's fault.
     #[inline(always)]
@@ -426,23 +482,71 @@ impl Cold<'_> {
         self.fault = Some(ExecError { pc, trap });
     }
 
+    /// Calls helper `id` from the slot before `pc`; `None` if the run faulted (the fault
+    /// is recorded, with the callback's pc if it happened inside a callback).
     #[inline(never)]
-    fn call_helper(&mut self, id: i64, regs: &[u64; 16]) -> Result<u64, Trap> {
-        self.host
-            .call_helper(id, [regs[1], regs[2], regs[3], regs[4], regs[5]])
+    fn call_helper(
+        &mut self,
+        pc: usize,
+        id: i64,
+        regs: &[u64; 16],
+        mem: &mut Regions,
+    ) -> Option<u64> {
+        let executed = self.base.wrapping_add(pc as u64);
+        let mut env = Env {
+            mem,
+            prog: self.cur,
+            r10: regs[10],
+            depth: self.depth_base + self.depth,
+            budget_left: self.budget.saturating_sub(executed),
+            nested_executed: 0,
+            packet: self.packet,
+            tail_allowed: self.tails.is_some() && self.tail_count < MAX_TAIL_CALLS as usize,
+            pending_tail: &mut self.pending_tail,
+            inner_fault: None,
+        };
+        let result =
+            self.host
+                .call_helper(id, [regs[1], regs[2], regs[3], regs[4], regs[5]], &mut env);
+        let (nested, inner) = (env.nested_executed, env.inner_fault);
+        self.base = self.base.wrapping_add(nested);
+        match result {
+            Ok(v) => Some(v),
+            Err(trap) => {
+                match inner {
+                    Some(fault) if fault.trap == trap => self.fault = Some(fault),
+                    _ => self.fail(pc - 1, trap),
+                }
+                self.pending_tail = None;
+                None
+            }
+        }
+    }
+
+    /// The program a helper just tail-called into, now the current one.
+    #[inline(always)]
+    fn take_tail_call(&mut self) -> Option<&'a Program> {
+        let next = self.pending_tail.take()?;
+        let cell = self.tails?.get(self.tail_count)?;
+        self.tail_count += 1;
+        let _ = cell.set(next);
+        let prog: &'a Program = cell.get()?;
+        self.cur = prog;
+        Some(prog)
     }
 
     /// Enters a local call returning to `ret`: saves r6–r10 and gives the callee a fresh
     /// stack frame.
     #[inline(never)]
     fn push_frame(&mut self, ret: usize, regs: &mut [u64; 16]) -> Result<(), Trap> {
-        if self.depth + 1 >= MAX_CALL_FRAMES {
+        if self.depth_base + self.depth + 1 >= MAX_CALL_FRAMES {
             return Err(Trap::CallDepthExceeded {
                 max: MAX_CALL_FRAMES,
             });
         }
         self.frames[self.depth] = Frame {
             ret,
+            prog: self.cur,
             saved: [regs[6], regs[7], regs[8], regs[9], regs[10]],
         };
         self.depth += 1;
@@ -457,6 +561,7 @@ impl Cold<'_> {
         self.depth -= 1;
         let f = self.frames[self.depth];
         regs[6..11].copy_from_slice(&f.saved);
+        self.cur = f.prog;
         f.ret
     }
 
@@ -607,4 +712,115 @@ fn atomic(
         }
     }
     Ok(())
+}
+
+/// Where a run of [`exec`] starts: the whole program (pc 0, depth 0, tail calls allowed)
+/// or a callback.
+#[derive(Clone, Copy)]
+struct Start<'a> {
+    pc: usize,
+    depth: usize,
+    tails: Option<&'a [OnceCell<Arc<Program>>]>,
+}
+
+/// The interpreter's side of a helper call ([`ExecEnv`]): checked access to the run's
+/// memory, callbacks into the program and tail-call requests.
+struct Env<'m, 'p> {
+    mem: &'m mut Regions,
+    prog: &'p Program,
+    /// The calling frame's r10; a callback's frame lies below it.
+    r10: u64,
+    /// Frames in use, counting the caller's.
+    depth: usize,
+    budget_left: u64,
+    /// Instructions callbacks executed, added to the run's count.
+    nested_executed: u64,
+    packet: Option<Packet>,
+    tail_allowed: bool,
+    pending_tail: &'m mut Option<Arc<Program>>,
+    /// A fault inside a callback, reported with its own pc.
+    inner_fault: Option<ExecError>,
+}
+
+impl ExecEnv for Env<'_, '_> {
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Trap> {
+        self.mem.read_bytes(addr, buf)
+    }
+
+    fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Trap> {
+        self.mem.write_bytes(addr, data)
+    }
+
+    fn check(&self, addr: u64, len: usize, write: bool) -> Result<(), Trap> {
+        self.mem.check(addr, len, write)
+    }
+
+    fn cmpxchg32(&mut self, addr: u64, expected: u32, new: u32) -> Result<u32, Trap> {
+        self.mem.cmpxchg32(addr, expected, new)
+    }
+
+    #[allow(
+        unsafe_code,
+        reason = "implements the unsafe grant contract of ExecEnv"
+    )]
+    unsafe fn grant(&mut self, addr: u64, len: usize, writable: bool) {
+        // The caller promised the memory stays valid for the run (ExecEnv::grant).
+        self.mem.grant(addr, len, writable);
+    }
+
+    fn revoke(&mut self, addr: u64) {
+        self.mem.revoke(addr);
+    }
+
+    fn call_function(
+        &mut self,
+        host: &mut dyn HelperHost,
+        func: u64,
+        args: [u64; 5],
+    ) -> Result<u64, Trap> {
+        if func >= self.prog.len() as u64 || !self.prog.is_function(func as usize) {
+            return Err(Trap::BadCallback { func });
+        }
+        if self.depth + 1 >= MAX_CALL_FRAMES {
+            return Err(Trap::CallDepthExceeded {
+                max: MAX_CALL_FRAMES,
+            });
+        }
+        let mut regs = [0u64; 16];
+        regs[1..6].copy_from_slice(&args);
+        regs[10] = self.r10.wrapping_sub(STACK_SIZE as u64);
+        let start = Start {
+            pc: func as usize,
+            depth: self.depth + 1,
+            tails: None,
+        };
+        let (result, executed) = exec(
+            self.prog,
+            start,
+            self.mem,
+            regs,
+            self.budget_left,
+            self.packet,
+            host,
+        );
+        self.nested_executed = self.nested_executed.wrapping_add(executed);
+        self.budget_left = self.budget_left.saturating_sub(executed);
+        result.map_err(|fault| {
+            self.inner_fault = Some(fault);
+            fault.trap
+        })
+    }
+
+    fn tail_call(&mut self, target: &ProgHandle) -> bool {
+        if !self.tail_allowed || self.pending_tail.is_some() {
+            return false;
+        }
+        match Arc::clone(target).downcast::<Program>() {
+            Ok(prog) => {
+                *self.pending_tail = Some(prog);
+                true
+            }
+            Err(_) => false,
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! The helper host of the conformance suite (README §11).
 
-use ebpfvm_abi::{HelperHost, Trap};
+use ebpfvm_abi::{ExecEnv, HelperHost, Trap};
 
 /// The only helper the conformance suite calls: id 5, which returns its first argument (the
 /// uBPF plugin's `unwind`; Linux's `bpf_ktime_get_ns` also passes).
@@ -15,7 +15,12 @@ impl HelperHost for ConformanceHelpers {
         id == CONFORMANCE_HELPER_ID
     }
 
-    fn call_helper(&mut self, id: i64, args: [u64; 5]) -> Result<u64, Trap> {
+    fn call_helper(
+        &mut self,
+        id: i64,
+        args: [u64; 5],
+        _env: &mut dyn ExecEnv,
+    ) -> Result<u64, Trap> {
         if id == CONFORMANCE_HELPER_ID {
             Ok(args[0])
         } else {
@@ -33,7 +38,20 @@ mod tests {
         let mut h = ConformanceHelpers;
         assert!(h.has_helper(5));
         assert!(!h.has_helper(1));
-        assert_eq!(h.call_helper(5, [u64::MAX, 2, 3, 4, 5]), Ok(u64::MAX));
-        assert_eq!(h.call_helper(6, [0; 5]), Err(Trap::UnknownHelper { id: 6 }));
+        // r1 = -1; call 5; exit  /  call 6; exit
+        let ok = ebpfvm_isa::asm::llvm::assemble("r1 = -1\ncall 5\nexit").unwrap();
+        let bad = ebpfvm_isa::asm::llvm::assemble("call 6\nexit").unwrap();
+        let mut vm = ebpfvm_interp::Vm::new();
+        let run = |vm: &mut ebpfvm_interp::Vm,
+                   slots: &[ebpfvm_isa::RawInsn],
+                   h: &mut ConformanceHelpers| {
+            let prog = ebpfvm_interp::Program::from_slots(slots).unwrap();
+            vm.run(&prog, &[], &[], h).map_err(|e| e.trap)
+        };
+        assert_eq!(run(&mut vm, &ok, &mut h), Ok(u64::MAX));
+        assert_eq!(
+            run(&mut vm, &bad, &mut h),
+            Err(Trap::UnknownHelper { id: 6 })
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! semantics (../shared/spec/isa.md), worked out by hand in each test.
 
 mod checked;
+mod env;
 mod semantics;
 
 use ebpfvm_abi::{HelperHost, NoHelpers, Trap};

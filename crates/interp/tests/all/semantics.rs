@@ -1,4 +1,4 @@
-use ebpfvm_abi::{HelperHost, Trap};
+use ebpfvm_abi::{ExecEnv, HelperHost, Trap};
 use ebpfvm_interp::Region;
 use ebpfvm_isa::{AluOp, AtomicOp, ByteOrder, Call, Insn, JmpCond, Reg, Size, Source, Width};
 
@@ -326,7 +326,12 @@ impl HelperHost for Adder {
     fn has_helper(&self, id: i64) -> bool {
         id == 7
     }
-    fn call_helper(&mut self, id: i64, args: [u64; 5]) -> Result<u64, Trap> {
+    fn call_helper(
+        &mut self,
+        id: i64,
+        args: [u64; 5],
+        _env: &mut dyn ExecEnv,
+    ) -> Result<u64, Trap> {
         if id != 7 {
             return Err(Trap::UnknownHelper { id });
         }
