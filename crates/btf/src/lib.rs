@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod core;
 mod dump;
 mod error;
 mod ext;
@@ -30,6 +31,7 @@ mod raw;
 mod types;
 mod write;
 
+pub use crate::core::{resolve as resolve_core, vmlinux_btf, CoreError, CoreResult};
 pub use error::{Blob, BtfError};
 pub use ext::{
     BtfExt, CoreRelo, CoreReloKind, CoreReloSection, FuncInfo, FuncInfoSection, LineInfo,

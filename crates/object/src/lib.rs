@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod core;
 mod elf;
 mod error;
 mod link;
@@ -31,6 +32,7 @@ mod object;
 mod program;
 pub mod reloc;
 
+pub use crate::core::{CoreApplied, CoreApplyError, CorePatch, CorePatchError, CoreReport};
 pub use ebpfvm_abi::{AttachType, MapType, ProgramType};
 pub use error::{ParseError, RelocationError};
 pub use maps::{InitSlot, MapOrigin, MapSpec, Pinning};
