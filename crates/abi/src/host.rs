@@ -37,6 +37,13 @@ pub trait ExecEnv {
     /// are not all writable by the program.
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Trap>;
 
+    /// Copies `data` into memory of the run that the program may only read: the runtime's
+    /// context structures (the packet pointers a helper such as `bpf_xdp_adjust_head`
+    /// moves). [`Trap::MemoryViolation`] unless the bytes lie in one region the engine was
+    /// given as mutable memory. Because programs cannot write such memory, helpers can
+    /// trust what they read there.
+    fn write_runtime(&mut self, addr: u64, data: &[u8]) -> Result<(), Trap>;
+
     /// Checks that `len` bytes at `addr` are program memory (writable if `write`).
     fn check(&self, addr: u64, len: usize, write: bool) -> Result<(), Trap>;
 

@@ -30,7 +30,7 @@ impl<'a> Region<'a> {
     /// A region the program may read and write.
     pub fn writable(buf: &'a mut [u8]) -> Region<'a> {
         Region {
-            raw: RawRegion::new(buf.as_mut_ptr(), buf.len(), true),
+            raw: RawRegion::new(buf.as_mut_ptr(), buf.len(), true).host_writable(),
             _borrow: PhantomData,
         }
     }
@@ -44,16 +44,17 @@ impl<'a> Region<'a> {
         }
     }
 
-    /// A region over raw memory the caller guarantees, such as a map's value storage.
+    /// A region over raw memory the caller guarantees, such as a map's value storage or a
+    /// runtime context structure. The program may write it only if `writable`; helpers may
+    /// update it through `ExecEnv::write_runtime` either way.
     ///
     /// # Safety
     ///
-    /// `len` bytes at `ptr` must stay valid for reads (and writes, if `writable`) for `'a`,
-    /// and every other access to them during a run must tolerate the program's plain and
-    /// atomic accesses.
+    /// `len` bytes at `ptr` must stay valid for reads and writes for `'a`, and every other
+    /// access to them during a run must tolerate the program's plain and atomic accesses.
     pub unsafe fn from_raw(ptr: *mut u8, len: usize, writable: bool) -> Region<'a> {
         Region {
-            raw: RawRegion::new(ptr, len, writable),
+            raw: RawRegion::new(ptr, len, writable).host_writable(),
             _borrow: PhantomData,
         }
     }
@@ -86,6 +87,8 @@ pub(crate) struct RawRegion {
     start: u64,
     len: u64,
     writable: bool,
+    /// Built from mutable memory: `write_runtime` may write it even if the program may not.
+    host_writable: bool,
 }
 
 impl RawRegion {
@@ -95,7 +98,13 @@ impl RawRegion {
             start: base as u64,
             len: len as u64,
             writable,
+            host_writable: writable,
         }
+    }
+
+    pub(crate) fn host_writable(mut self) -> RawRegion {
+        self.host_writable = true;
+        self
     }
 
     pub(crate) fn start(&self) -> u64 {
@@ -179,6 +188,27 @@ impl Regions {
         // `data` overlaps the destination.
         unsafe { core::ptr::copy(data.as_ptr(), p, data.len()) };
         Ok(())
+    }
+
+    /// Copies `data` into a region built from mutable memory, whatever the program may do
+    /// there (`ExecEnv::write_runtime`).
+    pub(crate) fn write_runtime(&self, addr: u64, data: &[u8]) -> Result<(), Trap> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let len = data.len() as u64;
+        for r in &self.table {
+            let off = addr.wrapping_sub(r.start);
+            if off < r.len && r.len - off >= len && r.host_writable {
+                let p = r.base.wrapping_add(off as usize);
+                // SAFETY: `p` .. `p + len` lies inside the region (checked above), which was
+                // built from memory valid for writes for the whole run (`host_writable`:
+                // a mutable borrow, the VM's stack or `Region::from_raw`'s contract).
+                unsafe { core::ptr::copy(data.as_ptr(), p, data.len()) };
+                return Ok(());
+            }
+        }
+        Err(violation(addr, data.len(), true))
     }
 
     /// Atomic compare-and-exchange of the 4-byte word at `addr`.

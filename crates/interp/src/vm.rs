@@ -751,6 +751,10 @@ impl ExecEnv for Env<'_, '_> {
         self.mem.write_bytes(addr, data)
     }
 
+    fn write_runtime(&mut self, addr: u64, data: &[u8]) -> Result<(), Trap> {
+        self.mem.write_runtime(addr, data)
+    }
+
     fn check(&self, addr: u64, len: usize, write: bool) -> Result<(), Trap> {
         self.mem.check(addr, len, write)
     }
