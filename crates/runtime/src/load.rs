@@ -435,11 +435,16 @@ fn prepare(
                     Some(h) => format!("bpf_{}#{id}", h.name),
                     None => format!("#{id}"),
                 };
+                let reason = if ebpfvm_helpers::implemented(id) {
+                    format!("{} programs cannot call it", type_name(spec.prog_type))
+                } else {
+                    "ebpfvm does not provide this helper".to_string()
+                };
                 return Err(LoadError::Helper {
                     prog: name.clone(),
                     insn: *pc,
                     helper,
-                    ptype: type_name(spec.prog_type),
+                    reason,
                 });
             }
         }

@@ -36,6 +36,10 @@ pub const PT_REGS_SIZE: usize = 168;
 /// Headroom before an skb's Ethernet header.
 const SKB_HEADROOM: usize = 64;
 
+thread_local! {
+    static VMS: std::cell::RefCell<Vec<Vm>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// What to run a program on.
 #[derive(Clone, Debug, Default)]
 pub struct TestRun<'a> {
@@ -364,7 +368,8 @@ impl Loaded {
         input: &TestRun<'_>,
     ) -> Result<RunResult, RunError> {
         let mut setup = Setup::new(prog.prog_type, input)?;
-        let mut vm = Vm::new();
+        // One VM (its 4 KiB stack) per thread, reused from run to run.
+        let mut vm = VMS.with(|v| v.borrow_mut().pop()).unwrap_or_default();
         let repeat = input.repeat.max(1);
         let mut last = None;
         let start = Instant::now();
@@ -373,6 +378,8 @@ impl Loaded {
             last = Some(self.run_once(prog, &mut vm, &mut setup)?);
         }
         let elapsed = start.elapsed();
+        let executed = vm.executed();
+        VMS.with(|v| v.borrow_mut().push(vm));
         let (retval, redirect) = last.unwrap_or((0, None));
         let (data, ctx) = output(&setup)?;
         Ok(RunResult {
@@ -380,7 +387,7 @@ impl Loaded {
             data,
             ctx,
             duration: elapsed / repeat,
-            executed: vm.executed(),
+            executed,
             redirect,
         })
     }

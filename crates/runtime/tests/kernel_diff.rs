@@ -228,7 +228,10 @@ fn agrees_with_the_running_kernel() {
         return;
     }
     let mounted = std::fs::read_to_string("/proc/mounts")
-        .map(|m| m.lines().any(|l| l.split_whitespace().nth(1) == Some("/sys/fs/bpf")))
+        .map(|m| {
+            m.lines()
+                .any(|l| l.split_whitespace().nth(1) == Some("/sys/fs/bpf"))
+        })
         .unwrap_or(false);
     if !mounted {
         // The kernel oracle pins under /sys/fs/bpf (README: mount it if needed).

@@ -17,8 +17,11 @@ pub mod btf;
 pub mod conformance;
 pub mod disasm;
 pub mod input;
+pub mod maps;
 pub mod object;
 pub mod run;
+pub mod runobj;
+pub mod xdp;
 
 /// Success.
 pub const EXIT_OK: u8 = 0;
@@ -161,43 +164,92 @@ pub enum Command {
         #[command(subcommand)]
         command: object::ObjectCommand,
     },
-    /// Run a program and print r0 in hex (a user-space BPF_PROG_TEST_RUN).
+    /// Run a program: a user-space BPF_PROG_TEST_RUN.
     ///
-    /// The program gets the --data bytes as read-write memory: r1 = their address, r2 =
-    /// their length (both 0 without data). The only helper is the conformance suite's
-    /// helper 5 (returns r1). A fault, or an exhausted --budget, is exit status 1.
+    /// ELF objects are loaded as Linux would (maps created and initialised, relocations and
+    /// CO-RE applied, context accesses converted) and the program runs with its type's
+    /// context: XDP and skb programs get --data as the packet, kprobe and tracepoint
+    /// programs --ctx as their context, and `unspec` programs --data as raw memory (r1 =
+    /// address, r2 = length). Prints the return value, the output data, the time per run,
+    /// the trace_printk output and, with --dump-maps, every map. Raw bytecode, hex text and
+    /// assembly run as `unspec` programs with only the conformance helper (id 5) and print
+    /// r0 in hex. A fault, or an exhausted --budget, is exit status 1.
     Run {
-        /// Raw bytecode, hex text, assembly (*.s) or an ELF object without relocations.
+        /// An ELF object, raw bytecode, hex text or assembly (*.s).
         file: PathBuf,
-        /// Program memory as hex bytes ("aa bb 0c", "aabb0c" or "0xaabb0c").
+        /// Program to run (ELF; default: the object's only program).
+        #[arg(long)]
+        prog: Option<String>,
+        /// Packet or memory as hex bytes ("aa bb 0c", "aabb0c" or "0xaabb0c").
         #[arg(long, conflicts_with = "data_file")]
         data: Option<String>,
-        /// Program memory read from a file.
+        /// Packet or memory read from a file.
         #[arg(long)]
         data_file: Option<PathBuf>,
-        /// ELF section holding the program (default: the only non-empty executable section).
+        /// Context (ctx_in) as hex bytes: xdp_md, __sk_buff, pt_regs or tracepoint arguments.
+        #[arg(long, conflicts_with = "ctx_file")]
+        ctx: Option<String>,
+        /// Context read from a file.
+        #[arg(long)]
+        ctx_file: Option<PathBuf>,
+        /// Program type to use instead of the section's (ELF), e.g. xdp, socket_filter.
+        #[arg(long = "type", value_name = "TYPE")]
+        prog_type: Option<String>,
+        /// ELF section holding the program (when it holds only one).
         #[arg(long)]
         section: Option<String>,
         /// Engine to run on.
         #[arg(long, value_enum, default_value_t = SingleEngineArg::Interp)]
         engine: SingleEngineArg,
-        /// Run N times (N >= 1), resetting the memory to the --data bytes before each run; r0
-        /// and the memory are those of the last run. --json reports the mean time per run.
+        /// Run N times (N >= 1), each on a fresh copy of the data; results are those of the
+        /// last run, the time the mean. Maps keep their contents from run to run.
         #[arg(long, value_name = "N", default_value_t = 1,
-              value_parser = clap::value_parser!(u64).range(1..))]
+              value_parser = clap::value_parser!(u64).range(1..=u32::MAX as u64))]
         repeat: u64,
-        /// Instruction budget of each run (default: the engine's, 2^32). It is checked at
-        /// taken jumps, calls and returns, so a run stops at the first of those after
-        /// executing more than N instructions: "error: pc P: instruction budget of N
-        /// exhausted", exit status 1.
+        /// Instruction budget of each run (raw programs; default 2^32).
         #[arg(long, value_name = "N")]
         budget: Option<u64>,
-        /// Also print the memory after the (last) run, as hex bytes, on a second line.
+        /// Raw programs: also print the memory after the run, as hex, on a second line.
         #[arg(long)]
         dump_data: bool,
-        /// Print one JSON object instead of the text: {"engine", "r0" (hex string), "r0_u64",
-        /// "executed" (instructions in the last run), "runs", "ns_per_run" (mean wall-clock
-        /// nanoseconds, memory resets included), "data" (hex, with --dump-data)}.
+        /// ELF: print every map after the run.
+        #[arg(long)]
+        dump_maps: bool,
+        /// ELF: seed maps from this JSON file before the run:
+        /// {"map": [{"key": 1, "value": "0a00..."}, ...]} (numbers are stored little-endian;
+        /// hex strings and byte lists are taken as they are; sizes must match).
+        #[arg(long, value_name = "FILE")]
+        maps: Option<PathBuf>,
+        /// Print one JSON object instead of the text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run an XDP program over every packet of a pcap or pcapng capture.
+    ///
+    /// Applies each verdict: XDP_PASS frames (after any head/tail adjustment) and XDP_TX
+    /// frames (marked "XDP_TX" in pcapng, or written in order among the passed frames in
+    /// pcap) go to --out; dropped, aborted and redirected frames do not. Prints the count
+    /// per action and the maps at the end.
+    Xdp {
+        /// The ELF object.
+        file: PathBuf,
+        /// Program to run (default: the object's only XDP program).
+        #[arg(long)]
+        prog: Option<String>,
+        /// The capture to read (pcap or pcapng, Ethernet).
+        #[arg(long)]
+        pcap: PathBuf,
+        /// Where to write the frames that pass (same format as the input). Written to a
+        /// temporary file and renamed at the end: never left half-written.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed maps from this JSON file first (format as for `run --maps`).
+        #[arg(long, value_name = "FILE")]
+        maps: Option<PathBuf>,
+        /// Do not print the maps at the end.
+        #[arg(long)]
+        no_maps: bool,
+        /// Print one JSON object instead of the text.
         #[arg(long)]
         json: bool,
     },
@@ -304,13 +356,19 @@ pub fn run_command(
         Command::Object { command } => object::run(command, out),
         Command::Run {
             file,
+            prog,
             data,
             data_file,
+            ctx,
+            ctx_file,
+            prog_type,
             section,
             engine,
             repeat,
             budget,
             dump_data,
+            dump_maps,
+            maps,
             json,
         } => {
             let data = match (data, data_file) {
@@ -318,6 +376,55 @@ pub fn run_command(
                 (None, Some(path)) => run::Data::File(path),
                 (None, None) => run::Data::None,
             };
+            let is_elf = input::read_file(&file)
+                .map(|b| input::detect(&b) == input::Format::Elf)
+                .unwrap_or(false);
+            if is_elf {
+                if engine == SingleEngineArg::Jit {
+                    return Err(CliError::usage(
+                        "the JIT engine is not available yet: use --engine interp",
+                    ));
+                }
+                let ctx = match (ctx, ctx_file) {
+                    (Some(h), _) => Some(runobj::parse_ctx(&h)?),
+                    (None, Some(p)) => Some(input::read_file(&p)?),
+                    (None, None) => None,
+                };
+                let prog_type = match prog_type {
+                    Some(t) => {
+                        Some(ebpfvm_abi::ProgramType::from_name(&t).ok_or_else(|| {
+                            CliError::usage(format!("unknown program type '{t}'"))
+                        })?)
+                    }
+                    None => None,
+                };
+                let opts = runobj::ObjectRun {
+                    prog,
+                    section,
+                    prog_type,
+                    data: data.bytes()?,
+                    ctx,
+                    repeat: repeat as u32,
+                    dump_maps,
+                    maps,
+                    json,
+                };
+                return runobj::run_object(&file, &opts, out);
+            }
+            for (set, flag) in [
+                (prog.is_some(), "--prog"),
+                (ctx.is_some() || ctx_file.is_some(), "--ctx"),
+                (prog_type.is_some(), "--type"),
+                (dump_maps, "--dump-maps"),
+                (maps.is_some(), "--maps"),
+            ] {
+                if set {
+                    return Err(CliError::usage(format!(
+                        "{flag} needs an ELF object; {} is not one",
+                        file.display()
+                    )));
+                }
+            }
             let options = run::RunOptions {
                 section,
                 engine,
@@ -328,6 +435,26 @@ pub fn run_command(
             };
             run::run_with(&file, &data, &options, out)
         }
+        Command::Xdp {
+            file,
+            prog,
+            pcap,
+            out: out_path,
+            maps,
+            no_maps,
+            json,
+        } => xdp::run(
+            &xdp::XdpArgs {
+                file,
+                prog,
+                pcap,
+                out: out_path,
+                maps,
+                show_maps: !no_maps,
+                json,
+            },
+            out,
+        ),
     }
 }
 

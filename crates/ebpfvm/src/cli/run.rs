@@ -32,7 +32,7 @@ pub enum Data {
 }
 
 impl Data {
-    fn bytes(&self) -> Result<Vec<u8>, CliError> {
+    pub(crate) fn bytes(&self) -> Result<Vec<u8>, CliError> {
         match self {
             Data::None => Ok(Vec::new()),
             Data::Hex(hex) => parse_hex_bytes(hex).ok_or_else(|| {
