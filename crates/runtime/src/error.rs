@@ -44,9 +44,7 @@ pub enum LoadError {
         message: String,
     },
     /// A program calls a helper it may not call (or one ebpfvm does not implement).
-    #[error(
-        "program '{prog}': insn {insn}: unknown func {helper}: {ptype} programs cannot call it"
-    )]
+    #[error("program '{prog}': insn {insn}: unknown func {helper}: {reason}")]
     Helper {
         /// The program.
         prog: String,
@@ -54,8 +52,8 @@ pub enum LoadError {
         insn: usize,
         /// Name and id, as Linux prints it (`bpf_ktime_get_ns#5`).
         helper: String,
-        /// The program type.
-        ptype: &'static str,
+        /// Why: the program type may not call it, or ebpfvm does not provide it.
+        reason: String,
     },
     /// The context-access conversion rejected the program.
     #[error("program '{prog}': {error}")]
