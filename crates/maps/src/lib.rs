@@ -50,6 +50,7 @@ pub mod prog_array;
 pub mod queue_stack;
 pub mod ringbuf;
 mod storage;
+pub mod typed;
 
 use std::sync::Arc;
 
@@ -71,6 +72,7 @@ pub use perf_event_array::PerfEventArray;
 pub use prog_array::ProgArray;
 pub use queue_stack::QueueStack;
 pub use ringbuf::RingBuf;
+pub use typed::{PerCpuTypedMap, TypedMap};
 
 /// Errno values [`MapError::errno`] returns.
 pub mod errno {
