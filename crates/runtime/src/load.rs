@@ -207,6 +207,39 @@ impl Loaded {
         })
     }
 
+    /// A program given as instructions, without an object: no maps, no relocations (a map
+    /// reference is an error), for embedders that build bytecode themselves. The helpers
+    /// `prog_type` allows are available; `ProgramType::Unspec` runs on raw memory.
+    pub fn from_insns(
+        name: &str,
+        prog_type: ProgramType,
+        insns: &[RawInsn],
+        opts: &LoadOptions,
+    ) -> Result<Loaded, LoadError> {
+        let mut direct = Vec::new();
+        let (programs, rejected) = match build(
+            name.into(),
+            String::new(),
+            prog_type,
+            insns.to_vec(),
+            &[],
+            &mut direct,
+        ) {
+            Ok(p) => (vec![p], Vec::new()),
+            Err(e) => return Err(e),
+        };
+        Ok(Loaded {
+            maps: Vec::new(),
+            programs,
+            rejected,
+            table: MapTable::new(),
+            direct,
+            trace: TraceLog::new(),
+            slots: SlotPool::new(opts.slots),
+            warnings: Vec::new(),
+        })
+    }
+
     /// The program named `name`.
     pub fn program(&self, name: &str) -> Option<&LoadedProgram> {
         self.programs.iter().find(|p| p.name == name)
@@ -363,7 +396,7 @@ fn prepare(
             })?;
         }
     }
-    let mut insns = spec.insns.clone();
+    let insns = spec.insns.clone();
     let rel_err = |insn: usize, message: String| LoadError::Relocation {
         prog: name.clone(),
         insn,
@@ -387,6 +420,31 @@ fn prepare(
             _ => {}
         }
     }
+    build(
+        name,
+        spec.section.clone(),
+        spec.prog_type,
+        insns,
+        maps,
+        direct,
+    )
+}
+
+/// Relocates map references, checks helpers, converts context accesses and prepares the
+/// program for the interpreter.
+fn build(
+    name: String,
+    section: String,
+    prog_type: ProgramType,
+    mut insns: Vec<RawInsn>,
+    maps: &[LoadedMap],
+    direct: &mut Vec<DirectRegion>,
+) -> Result<LoadedProgram, LoadError> {
+    let rel_err = |insn: usize, message: String| LoadError::Relocation {
+        prog: name.clone(),
+        insn,
+        message,
+    };
     // Map references become map addresses and value addresses.
     let mut i = 0;
     while i < insns.len() {
@@ -427,7 +485,7 @@ fn prepare(
     for (pc, insn) in &decoded {
         if let Insn::Call(Call::Helper(id)) = insn {
             let id = *id as i64;
-            if !(ebpfvm_helpers::implemented(id) && ebpfvm_helpers::allowed(spec.prog_type, id)) {
+            if !(ebpfvm_helpers::implemented(id) && ebpfvm_helpers::allowed(prog_type, id)) {
                 let helper = match u32::try_from(id)
                     .ok()
                     .and_then(ebpfvm_abi::helpers::helper_by_id)
@@ -436,7 +494,7 @@ fn prepare(
                     None => format!("#{id}"),
                 };
                 let reason = if ebpfvm_helpers::implemented(id) {
-                    format!("{} programs cannot call it", type_name(spec.prog_type))
+                    format!("{} programs cannot call it", type_name(prog_type))
                 } else {
                     "ebpfvm does not provide this helper".to_string()
                 };
@@ -449,7 +507,7 @@ fn prepare(
             }
         }
     }
-    let xlated = ebpfvm_rewrite::convert_ctx_access(&insns, spec.prog_type).map_err(|error| {
+    let xlated = ebpfvm_rewrite::convert_ctx_access(&insns, prog_type).map_err(|error| {
         LoadError::Rewrite {
             prog: name.clone(),
             error,
@@ -461,8 +519,8 @@ fn prepare(
     })?;
     Ok(LoadedProgram {
         name,
-        section: spec.section.clone(),
-        prog_type: spec.prog_type,
+        section,
+        prog_type,
         id: NEXT_PROG_ID.fetch_add(1, Ordering::Relaxed),
         xlated,
         exec: Arc::new(exec),
