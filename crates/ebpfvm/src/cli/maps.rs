@@ -269,6 +269,15 @@ fn bytes_of(v: &Value, size: usize, what: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// One element to store, checked.
+struct SeedWrite<'a> {
+    name: &'a str,
+    index: usize,
+    map: &'a dyn Map,
+    key: Vec<u8>,
+    value: Vec<u8>,
+}
+
 /// Seeds the maps of `loaded` from the JSON file `path`. Nothing is written unless every
 /// element is valid.
 pub fn seed(loaded: &Loaded, path: &Path) -> Result<usize, CliError> {
@@ -281,7 +290,7 @@ pub fn seed(loaded: &Loaded, path: &Path) -> Result<usize, CliError> {
             path.display()
         )));
     };
-    let mut writes: Vec<(&dyn Map, Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut writes: Vec<SeedWrite<'_>> = Vec::new();
     for (name, elems) in &obj {
         let err = |i: usize, msg: String| {
             CliError::input(format!(
@@ -352,13 +361,25 @@ pub fn seed(loaded: &Loaded, path: &Path) -> Result<usize, CliError> {
                     None => return Err(err(i, "has no \"value\"".into())),
                 }
             };
-            writes.push((map, key, value));
+            writes.push(SeedWrite {
+                name,
+                index: i,
+                map,
+                key,
+                value,
+            });
         }
     }
     let n = writes.len();
-    for (map, key, value) in writes {
-        map.update(&key, &value, 0).map_err(|e| {
-            CliError::rejected(format!("{}: cannot store an element: {e}", path.display()))
+    for w in writes {
+        w.map.update(&w.key, &w.value, 0).map_err(|e| {
+            CliError::rejected(format!(
+                "{}: map '{}': element {} (key {}): cannot store it: {e}",
+                path.display(),
+                w.name,
+                w.index,
+                hex(&w.key)
+            ))
         })?;
     }
     Ok(n)

@@ -220,7 +220,11 @@ pub enum Command {
         /// hex strings and byte lists are taken as they are; sizes must match).
         #[arg(long, value_name = "FILE")]
         maps: Option<PathBuf>,
-        /// Print one JSON object instead of the text.
+        /// Print one JSON object instead of the text. ELF: {"program", "type", "retval",
+        /// "action" (XDP/tc), "data_out" (hex), "ctx_out" (hex), "runs", "ns_per_run" (mean
+        /// wall-clock nanoseconds), "executed", "trace" (lines), "redirect", "maps" (with
+        /// --dump-maps)}. Raw programs: {"engine", "r0" (hex string), "r0_u64", "executed",
+        /// "runs", "ns_per_run", "data" (hex, with --dump-data)}.
         #[arg(long)]
         json: bool,
     },
@@ -380,6 +384,13 @@ pub fn run_command(
                 .map(|b| input::detect(&b) == input::Format::Elf)
                 .unwrap_or(false);
             if is_elf {
+                for (set, flag) in [(budget.is_some(), "--budget"), (dump_data, "--dump-data")] {
+                    if set {
+                        return Err(CliError::usage(format!(
+                            "{flag} applies to raw programs; for objects use --dump-maps"
+                        )));
+                    }
+                }
                 if engine == SingleEngineArg::Jit {
                     return Err(CliError::usage(
                         "the JIT engine is not available yet: use --engine interp",

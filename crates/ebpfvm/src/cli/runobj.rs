@@ -79,20 +79,58 @@ pub fn parse_ctx(hexstr: &str) -> Result<Vec<u8>, CliError> {
         .ok_or_else(|| CliError::usage("--ctx must be hex bytes, e.g. \"0a 00 00 00\""))
 }
 
-/// Loads `path` into the runtime (every program and map).
+/// A program of an object as its section describes it, whether it loaded or was rejected.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ProgramInfo {
+    /// The program's name.
+    pub name: String,
+    /// Its ELF section.
+    pub section: String,
+    /// The type its section gives it (before any `--type`; `unspec` for `.text` functions).
+    pub section_type: ProgramType,
+}
+
+/// An object loaded into the runtime, with every program the object holds (those the
+/// runtime rejected are in `loaded.rejected` only, so their sections and types are here).
+#[derive(Debug)]
+pub struct LoadedObject {
+    /// The runtime's view: maps, programs ready to run, programs rejected.
+    pub loaded: Loaded,
+    /// Every program of the object, in object order.
+    pub programs: Vec<ProgramInfo>,
+}
+
+/// Loads `path` into the runtime (every program and map), every program given type
+/// `prog_type` if there is one.
 pub fn load_object(
     path: &Path,
     bytes: &[u8],
     prog_type: Option<ProgramType>,
-) -> Result<Loaded, CliError> {
-    let popts = ParseOptions {
-        force_type: prog_type.map(|t| (t, None)),
-        ..ParseOptions::default()
+) -> Result<LoadedObject, CliError> {
+    let parse = |popts: &ParseOptions| {
+        Object::parse_with(bytes, popts)
+            .map_err(|e| CliError::input(format!("{}: {e}", path.display())))
     };
-    let obj = Object::parse_with(bytes, &popts)
-        .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
-    Loaded::load(&obj, &LoadOptions::default())
-        .map_err(|e| CliError::rejected(format!("{}: {e}", path.display())))
+    let plain = parse(&ParseOptions::default())?;
+    let programs = plain
+        .programs
+        .iter()
+        .map(|p| ProgramInfo {
+            name: p.name.clone(),
+            section: p.section.clone(),
+            section_type: p.prog_type,
+        })
+        .collect();
+    let obj = match prog_type {
+        Some(t) => parse(&ParseOptions {
+            force_type: Some((t, None)),
+            ..ParseOptions::default()
+        })?,
+        None => plain,
+    };
+    let loaded = Loaded::load(&obj, &LoadOptions::default())
+        .map_err(|e| CliError::rejected(format!("{}: {e}", path.display())))?;
+    Ok(LoadedObject { loaded, programs })
 }
 
 /// The error of a program that cannot be chosen: rejected at load (exit 1) or not there
@@ -140,15 +178,28 @@ pub fn action_name(t: ProgramType, r0: u64) -> Option<String> {
 /// Runs the object at `path`.
 pub fn run_object(path: &Path, opts: &ObjectRun, out: &mut dyn Write) -> Result<u8, CliError> {
     let bytes = read_file(path)?;
-    let loaded = load_object(path, &bytes, opts.prog_type)?;
+    let LoadedObject { loaded, programs } = load_object(path, &bytes, opts.prog_type)?;
     if let Some(seed) = &opts.maps {
         maps::seed(&loaded, seed)?;
     }
+    // Programs are chosen among all the object's programs, rejected ones included, so that
+    // choosing a rejected program says why it was rejected (exit 1).
     let name = match (&opts.prog, &opts.section) {
-        (Some(p), _) => Some(p.clone()),
+        (Some(p), Some(sec)) => {
+            if let Some(info) = programs.iter().find(|i| &i.name == p) {
+                if &info.section != sec {
+                    return Err(CliError::usage(format!(
+                        "{}: program '{p}' is in section '{}', not '{sec}'",
+                        path.display(),
+                        info.section
+                    )));
+                }
+            }
+            Some(p.clone())
+        }
+        (Some(p), None) => Some(p.clone()),
         (None, Some(sec)) => {
-            let in_sec: Vec<&str> = loaded
-                .programs
+            let in_sec: Vec<&str> = programs
                 .iter()
                 .filter(|p| &p.section == sec)
                 .map(|p| p.name.as_str())
@@ -169,6 +220,18 @@ pub fn run_object(path: &Path, opts: &ObjectRun, out: &mut dyn Write) -> Result<
                         many.join(", ")
                     )))
                 }
+            }
+        }
+        // With --type every function has that type, `.text` ones included: the program
+        // meant is the object's only one whose section names a type.
+        (None, None) if opts.prog_type.is_some() => {
+            let typed: Vec<&ProgramInfo> = programs
+                .iter()
+                .filter(|p| p.section_type != ProgramType::Unspec)
+                .collect();
+            match typed.as_slice() {
+                [one] => Some(one.name.clone()),
+                _ => None,
             }
         }
         (None, None) => None,

@@ -1,24 +1,26 @@
 //! `ebpfvm xdp FILE.o --pcap IN [--out OUT]`: an XDP program over a capture.
 //!
-//! Every frame runs as an XDP test run (the frame in a 4 KiB buffer with 256 bytes of
+//! Every frame runs as an XDP test run (the frame in a 3776-byte buffer with 256 bytes of
 //! headroom, `ingress_ifindex` 1). Verdicts are applied: `XDP_PASS` frames, after any
 //! head/tail adjustment, and `XDP_TX` frames (in pcapng marked with the comment `XDP_TX`)
 //! are written to OUT in capture order; dropped, aborted, redirected and invalid verdicts
 //! are not. A bad capture record or a frame an XDP run cannot take (under 14 or over
 //! 3520 bytes) stops the command with an error naming the packet, and OUT is not written.
+//! OUT has the input's format; pcapng output has nanosecond timestamps whatever the input's
+//! interfaces use, so that no timestamp loses digits.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use ebpfvm_abi::ProgramType;
-use ebpfvm_runtime::capture::{CaptureFormat, CaptureReader, CaptureWriter, Packet};
+use ebpfvm_runtime::capture::{CaptureFormat, CaptureReader, CaptureWriter, Packet, TsResolution};
 use ebpfvm_runtime::xdp::{XdpAction, XdpCounts};
 use ebpfvm_runtime::{RunError, ETH_HLEN, XDP_MAX_FRAME};
 use serde::Serialize;
 
 use super::input::read_file;
 use super::maps::{self, MapJson};
-use super::runobj::load_object;
+use super::runobj::{load_object, LoadedObject};
 use super::{write_json, CliError, EXIT_OK};
 
 /// Arguments of `ebpfvm xdp`.
@@ -88,22 +90,22 @@ pub struct XdpJson {
 pub fn run(args: &XdpArgs, out: &mut dyn Write) -> Result<u8, CliError> {
     let path = &args.file;
     let bytes = read_file(path)?;
-    let loaded = load_object(path, &bytes, None)?;
+    let LoadedObject { loaded, programs } = load_object(path, &bytes, None)?;
     if let Some(seed) = &args.maps {
         maps::seed(&loaded, seed)?;
     }
-    let prog = match &args.prog {
-        Some(_) => loaded
-            .select(args.prog.as_deref())
-            .map_err(|e| super::runobj::select_error(path, e))?,
+    // The default is the object's only XDP program, counting those the loader rejected (so
+    // that a rejected one is reported as such, exit 1, rather than as missing).
+    let name = match &args.prog {
+        Some(p) => p.clone(),
         None => {
-            let xdp: Vec<_> = loaded
-                .programs
+            let xdp: Vec<&str> = programs
                 .iter()
-                .filter(|p| p.prog_type == ProgramType::Xdp)
+                .filter(|p| p.section_type == ProgramType::Xdp)
+                .map(|p| p.name.as_str())
                 .collect();
             match xdp.as_slice() {
-                [one] => *one,
+                [one] => one.to_string(),
                 [] => {
                     return Err(CliError::usage(format!(
                         "{}: the object has no XDP program",
@@ -111,17 +113,19 @@ pub fn run(args: &XdpArgs, out: &mut dyn Write) -> Result<u8, CliError> {
                     )))
                 }
                 many => {
-                    let names: Vec<&str> = many.iter().map(|p| p.name.as_str()).collect();
                     return Err(CliError::usage(format!(
                         "{}: the object has {} XDP programs ({}): choose one with --prog",
                         path.display(),
                         many.len(),
-                        names.join(", ")
+                        many.join(", ")
                     )));
                 }
             }
         }
     };
+    let prog = loaded
+        .select(Some(&name))
+        .map_err(|e| super::runobj::select_error(path, e))?;
     if prog.prog_type != ProgramType::Xdp {
         return Err(CliError::usage(format!(
             "{}: program '{}' is a {} program, not xdp",
@@ -130,10 +134,24 @@ pub fn run(args: &XdpArgs, out: &mut dyn Write) -> Result<u8, CliError> {
             prog.prog_type.name()
         )));
     }
+    if let Some(o) = &args.out {
+        if o.is_dir() || o.file_name().is_none() {
+            return Err(CliError::usage(format!(
+                "--out {} is a directory: name the capture file to write",
+                o.display()
+            )));
+        }
+    }
     let mut reader = CaptureReader::open(&args.pcap).map_err(|e| CliError::input(e.to_string()))?;
+    // A pcapng file's resolutions are those of its interfaces, which come after the header
+    // (and may differ): write pcapng in nanoseconds so that no timestamp loses digits.
+    let out_resolution = match reader.format() {
+        CaptureFormat::Pcap => reader.ts_resolution(),
+        CaptureFormat::PcapNg => TsResolution::Nano,
+    };
     let mut writer = match &args.out {
         Some(o) => Some(
-            CaptureWriter::create(o, reader.format(), reader.ts_resolution())
+            CaptureWriter::create(o, reader.format(), out_resolution)
                 .map_err(|e| CliError::input(e.to_string()))?,
         ),
         None => None,

@@ -8,5 +8,7 @@ mod conformance;
 mod json_output;
 mod object_show;
 mod run_cmd;
+mod runobj;
 mod usage;
 mod util;
+mod xdp;
