@@ -6,6 +6,7 @@ mod interp;
 mod load;
 mod maps;
 mod workloads;
+mod xdp;
 
 use std::{io::Write, process::ExitCode, time::Duration};
 
@@ -31,6 +32,9 @@ enum Command {
     Jit,
     /// Map operations: ns per lookup/update for each map kind, at 1 and 2 threads.
     Maps(MapsArgs),
+    /// XDP: packets per second of tests/progs/xdp_drop_udp.o over mixed.pcap, 1 and 2
+    /// threads, and the `ebpfvm xdp` capture path.
+    Xdp(XdpArgs),
     /// Verifier (not yet implemented).
     Verifier,
     /// Every bench (not yet implemented).
@@ -80,6 +84,58 @@ struct MapsArgs {
     /// Smoke test: a 1 ms budget and short rounds (no meaningful figures).
     #[arg(long)]
     quick: bool,
+}
+
+#[derive(Debug, Args)]
+struct XdpArgs {
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Run only the rows whose name contains NAME.
+    #[arg(long, value_name = "NAME")]
+    filter: Option<String>,
+    /// Time budget of each row and thread count, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    budget_ms: u64,
+    /// Frames of the generated capture the `ebpfvm xdp` path is timed on.
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    frames: usize,
+    /// Smoke test: a few packets, a 1 ms budget (no meaningful figures).
+    #[arg(long)]
+    quick: bool,
+}
+
+/// `ebpfvm-bench xdp`.
+fn run_xdp(args: &XdpArgs) -> ExitCode {
+    let options = if args.quick {
+        xdp::Options::quick(args.filter.clone())
+    } else {
+        xdp::Options::full(
+            Duration::from_millis(args.budget_ms),
+            args.frames.max(1),
+            args.filter.clone(),
+        )
+    };
+    let rendered = xdp::run(&options).and_then(|report| {
+        if args.json {
+            Ok(serde_json::to_string_pretty(&report)? + "\n")
+        } else {
+            Ok(xdp::render_text(&report)?)
+        }
+    });
+    match rendered {
+        Ok(text) => match std::io::stdout().write_all(text.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+            _ => ExitCode::SUCCESS,
+        },
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `ebpfvm-bench maps`.
@@ -144,6 +200,7 @@ fn main() -> ExitCode {
     let args = match cli.command {
         Command::Load(args) => return run_load(&args),
         Command::Maps(args) => return run_maps(&args),
+        Command::Xdp(args) => return run_xdp(&args),
         Command::Interp(args) => args,
         Command::Jit | Command::Verifier | Command::All => {
             eprintln!("ebpfvm-bench: this bench is not yet implemented");

@@ -54,27 +54,49 @@ pub struct Row {
     pub ns_median: f64,
     /// Operations per second, all threads together, at the minimum.
     pub ops_per_sec: f64,
+    /// At 2 threads, how much the threads' timed intervals overlapped (median over rounds;
+    /// 1 = entirely at once, 0 = one after the other). Below 1, `ops_per_sec` overstates
+    /// what the threads did together, and contention was partly avoided.
+    pub overlap: Option<f64>,
     /// The target for this figure, if any (ns per operation).
     pub target_ns: Option<f64>,
 }
 
-type Op = Box<dyn FnMut(u64) + Send>;
+/// One thread's operation: runs `n` operations.
+pub(crate) type Op = Box<dyn FnMut(u64) + Send>;
 
-/// Runs `make(thread)`'s closure on `threads` threads in timed rounds: (min, median) ns/op.
-fn time(
+/// What [`time`] measured.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing {
+    /// Minimum over the rounds of the slowest thread's ns per operation.
+    pub min: f64,
+    /// Median of the same.
+    pub median: f64,
+    /// Timed rounds.
+    pub rounds: usize,
+    /// How much the threads' timed intervals overlapped, median over the rounds: 1 when
+    /// they ran entirely at the same time, 0 when one after the other (the vCPUs were not
+    /// both ours). Always 1 for one thread.
+    pub overlap: f64,
+}
+
+/// Runs `make(thread)`'s closure on `threads` threads in timed rounds.
+pub(crate) fn time(
     threads: usize,
     opts: &Options,
     make: &dyn Fn(usize) -> Op,
     between: &(dyn Fn() + Sync),
-) -> (f64, f64) {
+) -> Timing {
     let barrier = Arc::new(Barrier::new(threads));
     let stop = Arc::new(AtomicBool::new(false));
-    let rounds: Arc<Mutex<Vec<f64>>> = Arc::default();
+    // Each thread's (start, end) of every round.
+    type Spans = Vec<(Instant, Instant)>;
+    let spans: Arc<Mutex<Vec<Spans>>> = Arc::default();
     let start = Instant::now();
     std::thread::scope(|s| {
         for t in 0..threads {
             let mut op = make(t);
-            let (barrier, stop, rounds) = (barrier.clone(), stop.clone(), rounds.clone());
+            let (barrier, stop, spans) = (barrier.clone(), stop.clone(), spans.clone());
             let (ops, budget) = (opts.ops, opts.budget);
             s.spawn(move || {
                 op(ops / 10); // warm-up
@@ -86,7 +108,7 @@ fn time(
                     }
                     let t0 = Instant::now();
                     op(ops);
-                    mine.push(t0.elapsed().as_nanos() as f64 / ops as f64);
+                    mine.push((t0, Instant::now()));
                     barrier.wait();
                     if t == 0 {
                         between();
@@ -95,23 +117,40 @@ fn time(
                         }
                     }
                 }
-                let mut r = rounds.lock().unwrap_or_else(|e| e.into_inner());
-                if r.is_empty() {
-                    *r = mine;
-                } else {
-                    for (a, b) in r.iter_mut().zip(mine) {
-                        *a = a.max(b);
-                    }
-                }
+                spans.lock().unwrap_or_else(|e| e.into_inner()).push(mine);
             });
         }
     });
-    let mut r = rounds.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    r.sort_by(f64::total_cmp);
-    (
-        r.first().copied().unwrap_or(f64::NAN),
-        r.get(r.len() / 2).copied().unwrap_or(f64::NAN),
-    )
+    let spans = spans.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let rounds = spans.iter().map(Vec::len).min().unwrap_or(0);
+    let mut per_op = Vec::with_capacity(rounds);
+    let mut overlaps = Vec::with_capacity(rounds);
+    for r in 0..rounds {
+        let round: Vec<(Instant, Instant)> = spans.iter().map(|t| t[r]).collect();
+        let secs = |(a, b): (Instant, Instant)| b.duration_since(a).as_secs_f64();
+        let longest = round.iter().copied().map(secs).fold(0.0, f64::max);
+        per_op.push(longest * 1e9 / opts.ops as f64);
+        let sum: f64 = round.iter().copied().map(secs).sum();
+        let first = round.iter().map(|s| s.0).min();
+        let last = round.iter().map(|s| s.1).max();
+        let wall = match (first, last) {
+            (Some(a), Some(b)) => secs((a, b)),
+            _ => 0.0,
+        };
+        overlaps.push(if sum - longest > 0.0 {
+            ((sum - wall) / (sum - longest)).clamp(0.0, 1.0)
+        } else {
+            1.0
+        });
+    }
+    per_op.sort_by(f64::total_cmp);
+    overlaps.sort_by(f64::total_cmp);
+    Timing {
+        min: per_op.first().copied().unwrap_or(f64::NAN),
+        median: per_op.get(rounds / 2).copied().unwrap_or(f64::NAN),
+        rounds,
+        overlap: overlaps.get(rounds / 2).copied().unwrap_or(f64::NAN),
+    }
 }
 
 fn map(t: MapType, k: u32, v: u32, max: u32, flags: u32) -> anyhow::Result<Arc<dyn Map>> {
@@ -378,13 +417,14 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     let mut results = Vec::new();
     for w in workloads()? {
         for threads in [1, 2] {
-            let (min, median) = time(threads, opts, &*w.make, &*w.between);
+            let t = time(threads, opts, &*w.make, &*w.between);
             results.push(Row {
                 name: w.name,
                 threads,
-                ns_per_op: min,
-                ns_median: median,
-                ops_per_sec: threads as f64 * 1e9 / min,
+                ns_per_op: t.min,
+                ns_median: t.median,
+                ops_per_sec: threads as f64 * 1e9 / t.min,
+                overlap: (threads > 1).then_some(t.overlap),
                 target_ns: if threads == 1 { w.target_ns } else { None },
             });
         }
@@ -401,6 +441,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         ns_per_op: 1e9 / per_sec,
         ns_median: 1e9 / median,
         ops_per_sec: per_sec,
+        overlap: None,
         target_ns: None,
     });
     Ok(Report {
@@ -412,7 +453,8 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     })
 }
 
-fn cpu_name() -> String {
+/// `model name` of /proc/cpuinfo.
+pub(crate) fn cpu_name() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -436,8 +478,8 @@ pub fn render_text(report: &Report) -> Result<String, std::fmt::Error> {
     writeln!(out, "ns/op = {}", report.statistic)?;
     writeln!(
         out,
-        "  {:<58} {:>7} {:>9} {:>9} {:>12} {:>8}",
-        "workload", "threads", "ns/op", "median", "Mops/s all", "target"
+        "  {:<58} {:>7} {:>9} {:>9} {:>12} {:>7} {:>8}",
+        "workload", "threads", "ns/op", "median", "Mops/s all", "overlap", "target"
     )?;
     for r in &report.results {
         let target = r.target_ns.map_or(String::new(), |t| {
@@ -445,12 +487,13 @@ pub fn render_text(report: &Report) -> Result<String, std::fmt::Error> {
         });
         writeln!(
             out,
-            "  {:<58} {:>7} {:>9.2} {:>9.2} {:>12.2} {:>8}",
+            "  {:<58} {:>7} {:>9.2} {:>9.2} {:>12.2} {:>7} {:>8}",
             r.name,
             r.threads,
             r.ns_per_op,
             r.ns_median,
             r.ops_per_sec / 1e6,
+            r.overlap.map_or(String::new(), |o| format!("{o:.2}")),
             target
         )?;
     }
