@@ -128,7 +128,9 @@ pub(crate) struct Regions {
 
 impl Regions {
     pub(crate) fn new(stack: RawRegion, others: &[Region<'_>]) -> Regions {
-        let mut table = Vec::with_capacity(others.len() + 1);
+        // Room for the regions helpers usually grant in a run (map values, records), so a
+        // grant does not reallocate.
+        let mut table = Vec::with_capacity(others.len() + 9);
         table.push(stack);
         table.extend(others.iter().map(Region::raw));
         Regions { table }
@@ -304,6 +306,36 @@ impl Regions {
                 let a = AtomicU64::from_ptr(p.cast::<u64>());
                 Ok(a.fetch_update(Ordering::SeqCst, Ordering::SeqCst, f)
                     .unwrap_or_else(|v| v))
+            }
+        }
+    }
+
+    /// Atomic add, or, and, xor or exchange (`op` 0–4) of the 4- or 8-byte cell at `addr`
+    /// with `src`; returns the old value. One host instruction each, not a CAS loop.
+    pub(crate) fn atomic_op(&self, addr: u64, size: usize, op: u8, src: u64) -> Result<u64, Trap> {
+        let p = self.atomic_ptr(addr, size, true)?;
+        let o = Ordering::SeqCst;
+        // SAFETY: as in `atomic_rmw`: in bounds, writable, aligned, alive for the run.
+        unsafe {
+            if size == 4 {
+                let a = AtomicU32::from_ptr(p.cast::<u32>());
+                let s = src as u32;
+                Ok(match op {
+                    0 => a.fetch_add(s, o),
+                    1 => a.fetch_or(s, o),
+                    2 => a.fetch_and(s, o),
+                    3 => a.fetch_xor(s, o),
+                    _ => a.swap(s, o),
+                } as u64)
+            } else {
+                let a = AtomicU64::from_ptr(p.cast::<u64>());
+                Ok(match op {
+                    0 => a.fetch_add(src, o),
+                    1 => a.fetch_or(src, o),
+                    2 => a.fetch_and(src, o),
+                    3 => a.fetch_xor(src, o),
+                    _ => a.swap(src, o),
+                })
             }
         }
     }

@@ -697,15 +697,14 @@ fn atomic(
             )?;
         }
         _ => {
-            let old = mem.atomic_rmw(addr_d, size, |v| {
-                Some(match op {
-                    AtomicOp::Add => v.wrapping_add(src),
-                    AtomicOp::Or => v | src,
-                    AtomicOp::And => v & src,
-                    AtomicOp::Xor => v ^ src,
-                    _ => src, // Xchg
-                })
-            })?;
+            let code = match op {
+                AtomicOp::Add => 0,
+                AtomicOp::Or => 1,
+                AtomicOp::And => 2,
+                AtomicOp::Xor => 3,
+                _ => 4, // Xchg
+            };
+            let old = mem.atomic_op(addr_d, size, code, src)?;
             if fetch {
                 regs[s] = old;
             }

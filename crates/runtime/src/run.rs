@@ -37,7 +37,11 @@ pub const PT_REGS_SIZE: usize = 168;
 const SKB_HEADROOM: usize = 64;
 
 thread_local! {
+    /// VMs (each with its 4 KiB stack) reused by this thread's runs.
     static VMS: std::cell::RefCell<Vec<Vm>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// XDP packet buffers reused by this thread's runs.
+    static XDP_BUFS: std::cell::RefCell<Vec<Vec<u8>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// What to run a program on.
@@ -202,8 +206,10 @@ impl Setup {
                     put32(&mut ctx, xdp::INGRESS_IFINDEX, f(12));
                     put32(&mut ctx, xdp::RX_QUEUE_INDEX, f(16));
                 }
-                let mut buf = vec![0u8; XDP_BUFFER];
-                buf[XDP_HEADROOM..XDP_HEADROOM + data.len()].copy_from_slice(data);
+                // `reset` zeroes it and copies the frame in before each run.
+                let buf = XDP_BUFS
+                    .with(|b| b.borrow_mut().pop())
+                    .unwrap_or_else(|| vec![0u8; XDP_BUFFER]);
                 Ok(Setup::Xdp {
                     buf,
                     ctx,
@@ -367,21 +373,34 @@ impl Loaded {
         prog: &LoadedProgram,
         input: &TestRun<'_>,
     ) -> Result<RunResult, RunError> {
+        self.run_inner(prog, input, true)
+    }
+
+    /// A test run, timed or not (`duration` is zero when not).
+    pub(crate) fn run_inner(
+        &self,
+        prog: &LoadedProgram,
+        input: &TestRun<'_>,
+        timed: bool,
+    ) -> Result<RunResult, RunError> {
         let mut setup = Setup::new(prog.prog_type, input)?;
         // One VM (its 4 KiB stack) per thread, reused from run to run.
         let mut vm = VMS.with(|v| v.borrow_mut().pop()).unwrap_or_default();
         let repeat = input.repeat.max(1);
         let mut last = None;
-        let start = Instant::now();
+        let start = timed.then(Instant::now);
         for _ in 0..repeat {
             setup.reset(input);
             last = Some(self.run_once(prog, &mut vm, &mut setup)?);
         }
-        let elapsed = start.elapsed();
+        let elapsed = start.map_or(Duration::ZERO, |s| s.elapsed());
         let executed = vm.executed();
         VMS.with(|v| v.borrow_mut().push(vm));
         let (retval, redirect) = last.unwrap_or((0, None));
         let (data, ctx) = output(&setup)?;
+        if let Setup::Xdp { buf, .. } = setup {
+            XDP_BUFS.with(|b| b.borrow_mut().push(buf));
+        }
         Ok(RunResult {
             retval,
             data,

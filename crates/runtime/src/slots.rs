@@ -11,8 +11,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// A fixed set of execution slots.
 #[derive(Debug)]
 pub struct SlotPool {
-    busy: Box<[AtomicBool]>,
+    busy: Box<[Flag]>,
 }
+
+/// One slot's busy flag, alone on its cache line so threads taking different slots do not
+/// contend.
+#[derive(Debug)]
+#[repr(align(64))]
+struct Flag(AtomicBool);
 
 thread_local! {
     static LAST_SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
@@ -22,7 +28,9 @@ impl SlotPool {
     /// A pool of `n` slots (at least 1).
     pub fn new(n: usize) -> SlotPool {
         SlotPool {
-            busy: (0..n.max(1)).map(|_| AtomicBool::new(false)).collect(),
+            busy: (0..n.max(1))
+                .map(|_| Flag(AtomicBool::new(false)))
+                .collect(),
         }
     }
 
@@ -46,6 +54,7 @@ impl SlotPool {
             for i in 0..n {
                 let s = (start + i) % n;
                 if self.busy[s]
+                    .0
                     .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                     .is_ok()
                 {
@@ -82,7 +91,7 @@ impl Slot<'_> {
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        self.pool.busy[self.index].store(false, Ordering::Release);
+        self.pool.busy[self.index].0.store(false, Ordering::Release);
     }
 }
 

@@ -107,13 +107,14 @@ impl Loaded {
                 prog.prog_type.name()
             )));
         }
-        let r = self.test_run(
+        let r = self.run_inner(
             prog,
             &TestRun {
                 data: frame,
                 ctx: None,
                 repeat: 1,
             },
+            false,
         )?;
         Ok(XdpOutcome {
             action: XdpAction::from_retval(r.retval),

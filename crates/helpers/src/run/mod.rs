@@ -89,8 +89,6 @@ pub struct RunEnv<'r> {
     redirect: Option<Redirect>,
     /// Inner maps a map-in-map lookup returned, by their program-visible value.
     inner_maps: AddrMap<Arc<dyn Map>>,
-    /// Map values granted to the program: address → (length, writable).
-    granted: AddrMap<(usize, bool)>,
     /// Ring-buffer records reserved and not yet submitted or discarded: address → size.
     records: AddrMap<usize>,
     /// Key buffers of `bpf_for_each_map_elem` not in use.
@@ -107,7 +105,6 @@ impl<'r> RunEnv<'r> {
             cfg,
             redirect: None,
             inner_maps: AddrMap::default(),
-            granted: AddrMap::default(),
             records: AddrMap::default(),
             key_bufs: Vec::new(),
             locks: Vec::new(),
@@ -167,8 +164,8 @@ impl<'r> RunEnv<'r> {
         Ok(())
     }
 
-    /// Makes a map value (or per-CPU slot value) pointer the program got accessible,
-    /// once per address.
+    /// Makes a map value (or per-CPU slot value) pointer the program got accessible (the
+    /// engine ignores a region it already has).
     ///
     /// Only for pointers a map returned under `self.cfg.guard`.
     #[allow(
@@ -177,10 +174,6 @@ impl<'r> RunEnv<'r> {
     )]
     fn grant_map_value(&mut self, env: &mut dyn ExecEnv, ptr: *mut u8, len: usize, writable: bool) {
         let addr = ptr as u64;
-        if self.granted.get(&addr) == Some(&(len, writable)) {
-            return;
-        }
-        self.granted.insert(addr, (len, writable));
         // SAFETY: `ptr` is a value pointer a map returned for this run's guard. Maps keep
         // such memory valid (neither freed nor reused, even if the element is deleted or
         // the map dropped) until every guard pinned when it left the map has dropped, and
