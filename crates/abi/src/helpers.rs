@@ -253,6 +253,7 @@ helper_table! {
     164 for_each_map_elem: Integer (ConstMapPtr, Callback, StackOrNull, Anything) NONE;
     165 snprintf: Integer (UninitMemOrNull, ConstSizeOrZero, ConstStr, MemOrNull, ConstSizeOrZero) GPL;
     181 loop: Integer (Anything, Callback, StackOrNull, Anything) NONE;
+    195 map_lookup_percpu_elem: MapValueOrNull (ConstMapPtr, MapKey, Anything) NONE;
 }
 
 /// The helper with uapi id `id`, if the table has it.

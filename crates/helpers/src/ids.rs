@@ -101,8 +101,7 @@ ids! {
     LOOP = "loop";
 }
 
-/// `bpf_map_lookup_percpu_elem` (Linux id 195): not in the abi table yet, so it is wired
-/// up by name and becomes callable as soon as the table gains it.
+/// `bpf_map_lookup_percpu_elem` (Linux id 195), looked up by name like the others.
 pub(crate) const MAP_LOOKUP_PERCPU_ELEM: Option<i64> = find("map_lookup_percpu_elem");
 
 /// Helper names the tables of this crate may name although the abi table does not have

@@ -488,3 +488,31 @@ fn spin_lock_waits_for_another_thread() {
     t.join().unwrap();
     assert_eq!(ok(&mut h, &mut env, "spin_unlock", &[p]), 0);
 }
+
+#[test]
+fn lookup_percpu_elem_reads_the_named_slot() {
+    let mut fx = Fixture::new();
+    let (m, map) = fx.map(def(MapType::PercpuArray, 4, 8, 2));
+    let (a, _) = fx.map(def(MapType::Array, 4, 8, 2));
+    // Slot 0 holds 10, slot 1 holds 20 (user-space values are one 8-byte value per slot).
+    let mut vals = 10u64.to_ne_bytes().to_vec();
+    vals.extend_from_slice(&20u64.to_ne_bytes());
+    map.update(&1u32.to_ne_bytes(), &vals, 0).unwrap();
+    let mut env = TestEnv::new();
+    let mut h = fx.plain();
+    let k = env.put(&1u32.to_ne_bytes());
+    let p1 = ok(&mut h, &mut env, "map_lookup_percpu_elem", &[m, k, 1]);
+    assert_eq!(env.get_u64(p1).unwrap(), 20);
+    let p0 = ok(&mut h, &mut env, "map_lookup_percpu_elem", &[m, k, 0]);
+    assert_eq!(env.get_u64(p0).unwrap(), 10);
+    // A slot beyond the map's (Linux: cpu >= nr_cpu_ids) gives NULL.
+    assert_eq!(
+        ok(&mut h, &mut env, "map_lookup_percpu_elem", &[m, k, 2]),
+        0
+    );
+    // Not a per-CPU map: NULL as well.
+    assert_eq!(
+        ok(&mut h, &mut env, "map_lookup_percpu_elem", &[a, k, 0]),
+        0
+    );
+}
