@@ -1,0 +1,1 @@
+//! The verifier (placeholder until it lands).
