@@ -22,6 +22,7 @@ pub mod fuzz;
 pub mod host;
 pub mod runner;
 pub mod suite;
+pub mod verifier_cases;
 
 pub use data::{DataError, DataFile, Prepared, ProgramSource, SkipReason, TestCase};
 pub use engine::{Engine, EngineError};
