@@ -5,6 +5,7 @@ mod fixture;
 mod interp;
 mod load;
 mod maps;
+mod verifier;
 mod workloads;
 mod xdp;
 
@@ -35,8 +36,8 @@ enum Command {
     /// XDP: packets per second of tests/progs/xdp_drop_udp.o over mixed.pcap, 1 and 2
     /// threads, and the `ebpfvm xdp` capture path.
     Xdp(XdpArgs),
-    /// Verifier (not yet implemented).
-    Verifier,
+    /// Verifier: every program of the sample corpus, verdicts, reasons, time, memory.
+    Verifier(VerifierArgs),
     /// Every bench (not yet implemented).
     All,
 }
@@ -84,6 +85,55 @@ struct MapsArgs {
     /// Smoke test: a 1 ms budget and short rounds (no meaningful figures).
     #[arg(long)]
     quick: bool,
+}
+
+#[derive(Debug, Args)]
+struct VerifierArgs {
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The corpus directory (default: ../shared/corpus/ebpf-samples beside the repository).
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<std::path::PathBuf>,
+    /// Only objects whose path (relative to the corpus) contains this.
+    #[arg(long, value_name = "TEXT")]
+    filter: Option<String>,
+    /// Also load every program ebpfvm rejects into the running kernel (root, bpf()).
+    #[arg(long)]
+    against_kernel: bool,
+    /// Explore without state pruning (slow; for comparing verdicts).
+    #[arg(long)]
+    no_prune: bool,
+}
+
+/// `ebpfvm-bench verifier`.
+fn run_verifier(args: &VerifierArgs) -> ExitCode {
+    let options = verifier::Options {
+        corpus: args.corpus.clone().unwrap_or_else(load::default_corpus),
+        filter: args.filter.clone(),
+        against_kernel: args.against_kernel,
+        prune: !args.no_prune,
+    };
+    let rendered = verifier::run(&options).and_then(|report| {
+        if args.json {
+            Ok(serde_json::to_string_pretty(&report)? + "\n")
+        } else {
+            Ok(verifier::render_text(&report))
+        }
+    });
+    match rendered {
+        Ok(text) => match std::io::stdout().write_all(text.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+            _ => ExitCode::SUCCESS,
+        },
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -201,8 +251,9 @@ fn main() -> ExitCode {
         Command::Load(args) => return run_load(&args),
         Command::Maps(args) => return run_maps(&args),
         Command::Xdp(args) => return run_xdp(&args),
+        Command::Verifier(args) => return run_verifier(&args),
         Command::Interp(args) => args,
-        Command::Jit | Command::Verifier | Command::All => {
+        Command::Jit | Command::All => {
             eprintln!("ebpfvm-bench: this bench is not yet implemented");
             return ExitCode::from(2);
         }

@@ -18,6 +18,7 @@
 
 pub use ebpfvm_abi as abi;
 pub use ebpfvm_btf as btf;
+pub use ebpfvm_domain as domain;
 pub use ebpfvm_helpers as helpers;
 pub use ebpfvm_interp as interp;
 pub use ebpfvm_isa as isa;
@@ -25,5 +26,6 @@ pub use ebpfvm_maps as maps;
 pub use ebpfvm_object as object;
 pub use ebpfvm_rewrite as rewrite;
 pub use ebpfvm_runtime as runtime;
+pub use ebpfvm_verifier as verifier;
 
 pub mod cli;

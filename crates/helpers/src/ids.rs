@@ -147,6 +147,17 @@ impl IdSet {
         IdSet(bits)
     }
 
+    /// The helpers in either set.
+    pub(crate) const fn or(self, other: IdSet) -> IdSet {
+        let mut bits = self.0;
+        let mut i = 0;
+        while i < bits.len() {
+            bits[i] |= other.0[i];
+            i += 1;
+        }
+        IdSet(bits)
+    }
+
     /// The helpers in both sets.
     pub(crate) const fn and(self, other: IdSet) -> IdSet {
         let mut bits = self.0;

@@ -55,6 +55,16 @@ pub enum LoadError {
         /// Why: the program type may not call it, or ebpfvm does not provide it.
         reason: String,
     },
+    /// The verifier rejected the program (run `ebpfvm verify` for the log).
+    #[error("program '{prog}': verifier: pc {pc}: {message}")]
+    Verify {
+        /// The program.
+        prog: String,
+        /// The instruction.
+        pc: usize,
+        /// Why, in Linux's wording where Linux has one.
+        message: String,
+    },
     /// The context-access conversion rejected the program.
     #[error("program '{prog}': {error}")]
     Rewrite {

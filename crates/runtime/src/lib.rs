@@ -21,6 +21,7 @@ mod error;
 mod load;
 mod run;
 pub mod slots;
+pub mod verify;
 pub mod xdp;
 
 pub use crate::core::vmlinux;

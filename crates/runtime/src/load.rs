@@ -36,6 +36,10 @@ pub struct LoadOptions {
     pub slots: usize,
     /// The BTF CO-RE relocations are resolved against.
     pub core_target: CoreTarget,
+    /// Verify every program before preparing it (default). Without verification the
+    /// interpreter's checked mode is all that stands between a program and the host, which
+    /// is safe but lets programs Linux would reject run.
+    pub verify: bool,
 }
 
 impl Default for LoadOptions {
@@ -43,6 +47,7 @@ impl Default for LoadOptions {
         LoadOptions {
             slots: std::thread::available_parallelism().map_or(1, |n| n.get()),
             core_target: CoreTarget::Auto,
+            verify: true,
         }
     }
 }
@@ -111,6 +116,8 @@ pub struct Loaded {
     /// access, ...), with why. Like a failed `BPF_PROG_LOAD`, they cannot run; the others
     /// can.
     pub rejected: Vec<(String, LoadError)>,
+    /// Every program's name and type, accepted or not.
+    pub(crate) section_types: Vec<(String, ProgramType)>,
     pub(crate) table: MapTable,
     pub(crate) direct: Vec<DirectRegion>,
     pub(crate) trace: TraceLog,
@@ -169,7 +176,7 @@ impl Loaded {
         let mut programs = Vec::with_capacity(obj.programs.len());
         let mut rejected = Vec::new();
         for spec in &obj.programs {
-            match prepare(spec, obj, &maps, &mut direct, core.as_deref()) {
+            match prepare(spec, obj, &maps, &mut direct, core.as_deref(), opts.verify) {
                 Ok(p) => programs.push(p),
                 Err(e) => rejected.push((spec.name.clone(), e)),
             }
@@ -195,10 +202,16 @@ impl Loaded {
                 }
             }
         }
+        let section_types = obj
+            .programs
+            .iter()
+            .map(|p| (p.name.clone(), p.prog_type))
+            .collect();
         Ok(Loaded {
             maps,
             programs,
             rejected,
+            section_types,
             table,
             direct,
             trace: TraceLog::new(),
@@ -216,6 +229,28 @@ impl Loaded {
         insns: &[RawInsn],
         opts: &LoadOptions,
     ) -> Result<Loaded, LoadError> {
+        if opts.verify {
+            let allowed = |t: ProgramType, id: i64| {
+                ebpfvm_helpers::implemented(id) && ebpfvm_helpers::allowed(t, id)
+            };
+            let input = ebpfvm_verifier::VerifyInput {
+                slots: insns,
+                prog_type,
+                expected_attach_type: None,
+                maps: &[],
+                line_info: &[],
+                allowed_helper: &allowed,
+            };
+            if let Err(r) =
+                ebpfvm_verifier::verify(&input, &ebpfvm_verifier::VerifyOptions::default())
+            {
+                return Err(LoadError::Verify {
+                    prog: name.to_string(),
+                    pc: r.pc,
+                    message: r.message,
+                });
+            }
+        }
         let mut direct = Vec::new();
         let (programs, rejected) = match build(
             name.into(),
@@ -230,6 +265,7 @@ impl Loaded {
         };
         Ok(Loaded {
             maps: Vec::new(),
+            section_types: vec![(name.to_string(), prog_type)],
             programs,
             rejected,
             table: MapTable::new(),
@@ -289,10 +325,33 @@ impl Loaded {
                     .iter()
                     .filter(|p| p.prog_type != ProgramType::Unspec || self.programs.len() == 1)
                     .collect();
+                // Rejected programs of a named type count (the user may have meant one);
+                // rejected `unspec` ones are subprograms that failed on their own.
+                let typed_rejects = self
+                    .rejected
+                    .iter()
+                    .filter(|(n, _)| {
+                        self.section_types
+                            .iter()
+                            .any(|(pn, t)| pn == n && *t != ProgramType::Unspec)
+                    })
+                    .count();
                 match runnable.as_slice() {
-                    [one] if self.rejected.is_empty() => Ok(one),
+                    [one] if typed_rejects == 0 => Ok(one),
                     [] if self.rejected.len() == 1 => {
                         Err(crate::RunError::Rejected(self.rejected[0].1.to_string()))
+                    }
+                    [] if typed_rejects == 1 => {
+                        let (_, e) = self
+                            .rejected
+                            .iter()
+                            .find(|(n, _)| {
+                                self.section_types
+                                    .iter()
+                                    .any(|(pn, t)| pn == n && *t != ProgramType::Unspec)
+                            })
+                            .expect("counted above");
+                        Err(crate::RunError::Rejected(e.to_string()))
                     }
                     _ => Err(crate::RunError::AmbiguousProgram {
                         count: self.programs.len() + self.rejected.len(),
@@ -385,6 +444,7 @@ fn prepare(
     maps: &[LoadedMap],
     direct: &mut Vec<DirectRegion>,
     core: Option<&ebpfvm_btf::Btf>,
+    verify: bool,
 ) -> Result<LoadedProgram, LoadError> {
     let name = spec.name.clone();
     let mut spec = spec.clone();
@@ -394,6 +454,17 @@ fn prepare(
                 prog: name.clone(),
                 message,
             })?;
+        }
+    }
+    if verify {
+        let specs: Vec<_> = maps.iter().map(|m| m.spec.clone()).collect();
+        let opts = ebpfvm_verifier::VerifyOptions::default();
+        if let Err(r) = crate::verify::verify_program(&spec, &specs, &opts, true) {
+            return Err(LoadError::Verify {
+                prog: name,
+                pc: r.pc,
+                message: r.message,
+            });
         }
     }
     let insns = spec.insns.clone();

@@ -6,9 +6,15 @@ use ebpfvm_abi::{ProgramType, Trap};
 use ebpfvm_isa::asm::llvm::assemble;
 use ebpfvm_runtime::{LoadError, LoadOptions, Loaded, RunError, TestRun};
 
+/// Loads without the verifier: these tests are about contexts, and some programs fault on
+/// purpose (the checked interpreter catches them).
 fn load(t: ProgramType, text: &str) -> Result<Loaded, LoadError> {
     let insns = assemble(text).expect("assembles");
-    Loaded::from_insns("p", t, &insns, &LoadOptions::default())
+    let opts = LoadOptions {
+        verify: false,
+        ..LoadOptions::default()
+    };
+    Loaded::from_insns("p", t, &insns, &opts)
 }
 
 fn run(l: &Loaded, data: &[u8], ctx: Option<&[u8]>) -> Result<ebpfvm_runtime::RunResult, RunError> {
@@ -208,6 +214,15 @@ fn helpers_outside_the_type_subset_are_refused_at_load() {
         "r2 = 0\nr3 = r10\nr3 += -8\nr4 = 4\ncall 26\nexit"
     )
     .is_ok());
+}
+
+#[test]
+fn the_verifier_rejects_what_would_fault() {
+    let insns = assemble("r0 = 0\nr0 = *(u64 *)(r0 + 16)\nexit").unwrap();
+    match Loaded::from_insns("p", ProgramType::Unspec, &insns, &LoadOptions::default()) {
+        Err(LoadError::Verify { pc, .. }) => assert_eq!(pc, 1),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

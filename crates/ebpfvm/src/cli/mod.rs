@@ -17,10 +17,12 @@ pub mod btf;
 pub mod conformance;
 pub mod disasm;
 pub mod input;
+pub mod kernel_load;
 pub mod maps;
 pub mod object;
 pub mod run;
 pub mod runobj;
+pub mod verify;
 pub mod xdp;
 
 /// Success.
@@ -215,6 +217,10 @@ pub enum Command {
         /// ELF: print every map after the run.
         #[arg(long)]
         dump_maps: bool,
+        /// ELF: run without verifying first (programs the verifier rejects run too; the
+        /// checked interpreter still validates every memory access).
+        #[arg(long)]
+        no_verify: bool,
         /// ELF: seed maps from this JSON file before the run:
         /// {"map": [{"key": 1, "value": "0a00..."}, ...]} (numbers are stored little-endian;
         /// hex strings and byte lists are taken as they are; sizes must match).
@@ -225,6 +231,37 @@ pub enum Command {
         /// wall-clock nanoseconds), "executed", "trace" (lines), "redirect", "maps" (with
         /// --dump-maps)}. Raw programs: {"engine", "r0" (hex string), "r0_u64", "executed",
         /// "runs", "ns_per_run", "data" (hex, with --dump-data)}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify the programs of an ELF object with ebpfvm's verifier.
+    ///
+    /// Prints each program's verdict (Linux's wording for rejections), the log at
+    /// --log-level (1: the failing path with register states; 2: every state) and the stats
+    /// line. Exit 0 if every program is accepted, 1 if any is rejected, 2 for unusable
+    /// input.
+    Verify {
+        /// The ELF object.
+        file: PathBuf,
+        /// Only this program.
+        #[arg(long)]
+        prog: Option<String>,
+        /// Program type to use instead of the section's.
+        #[arg(long = "type", value_name = "TYPE")]
+        prog_type: Option<String>,
+        /// 0: verdicts and stats; 1: the path to an error with register states; 2: the
+        /// state at every instruction.
+        #[arg(long, value_name = "N", default_value_t = 0,
+              value_parser = clap::value_parser!(u32).range(0..=2))]
+        log_level: u32,
+        /// Also load each program into the running kernel (where bpf() is allowed; maps are
+        /// created there to match) and show both verdicts and logs side by side.
+        #[arg(long)]
+        against_kernel: bool,
+        /// Print one JSON object: {"file", "accepted", "rejected", "kernel_unavailable",
+        /// "programs": [{"name", "section", "type", "accepted", "pc", "message",
+        /// "processed", "total_states", "peak_states", "time_us", "log", "kernel":
+        /// {"accepted", "errno", "message", "log"}, "agree"}]}.
         #[arg(long)]
         json: bool,
     },
@@ -253,6 +290,10 @@ pub enum Command {
         /// Do not print the maps at the end.
         #[arg(long)]
         no_maps: bool,
+        /// Run without verifying first (the checked interpreter still validates every
+        /// memory access).
+        #[arg(long)]
+        no_verify: bool,
         /// Print one JSON object instead of the text.
         #[arg(long)]
         json: bool,
@@ -372,6 +413,7 @@ pub fn run_command(
             budget,
             dump_data,
             dump_maps,
+            no_verify,
             maps,
             json,
         } => {
@@ -419,6 +461,7 @@ pub fn run_command(
                     dump_maps,
                     maps,
                     json,
+                    no_verify,
                 };
                 return runobj::run_object(&file, &opts, out);
             }
@@ -427,6 +470,7 @@ pub fn run_command(
                 (ctx.is_some() || ctx_file.is_some(), "--ctx"),
                 (prog_type.is_some(), "--type"),
                 (dump_maps, "--dump-maps"),
+                (no_verify, "--no-verify"),
                 (maps.is_some(), "--maps"),
             ] {
                 if set {
@@ -453,6 +497,7 @@ pub fn run_command(
             out: out_path,
             maps,
             no_maps,
+            no_verify,
             json,
         } => xdp::run(
             &xdp::XdpArgs {
@@ -463,9 +508,37 @@ pub fn run_command(
                 maps,
                 show_maps: !no_maps,
                 json,
+                no_verify,
             },
             out,
         ),
+        Command::Verify {
+            file,
+            prog,
+            prog_type,
+            log_level,
+            against_kernel,
+            json,
+        } => {
+            let prog_type = match prog_type {
+                Some(t) => Some(
+                    ebpfvm_abi::ProgramType::from_name(&t)
+                        .ok_or_else(|| CliError::usage(format!("unknown program type '{t}'")))?,
+                ),
+                None => None,
+            };
+            verify::run(
+                &file,
+                &verify::VerifyArgs {
+                    prog,
+                    prog_type,
+                    log_level,
+                    json,
+                    against_kernel,
+                },
+                out,
+            )
+        }
     }
 }
 

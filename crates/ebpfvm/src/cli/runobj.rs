@@ -37,6 +37,8 @@ pub struct ObjectRun {
     pub maps: Option<PathBuf>,
     /// Print JSON.
     pub json: bool,
+    /// Run without verifying (the checked interpreter still guards every access).
+    pub no_verify: bool,
 }
 
 /// The `--json` output of `ebpfvm run FILE.o`.
@@ -106,6 +108,7 @@ pub fn load_object(
     path: &Path,
     bytes: &[u8],
     prog_type: Option<ProgramType>,
+    verify: bool,
 ) -> Result<LoadedObject, CliError> {
     let parse = |popts: &ParseOptions| {
         Object::parse_with(bytes, popts)
@@ -128,7 +131,11 @@ pub fn load_object(
         })?,
         None => plain,
     };
-    let loaded = Loaded::load(&obj, &LoadOptions::default())
+    let opts = LoadOptions {
+        verify,
+        ..LoadOptions::default()
+    };
+    let loaded = Loaded::load(&obj, &opts)
         .map_err(|e| CliError::rejected(format!("{}: {e}", path.display())))?;
     Ok(LoadedObject { loaded, programs })
 }
@@ -178,7 +185,8 @@ pub fn action_name(t: ProgramType, r0: u64) -> Option<String> {
 /// Runs the object at `path`.
 pub fn run_object(path: &Path, opts: &ObjectRun, out: &mut dyn Write) -> Result<u8, CliError> {
     let bytes = read_file(path)?;
-    let LoadedObject { loaded, programs } = load_object(path, &bytes, opts.prog_type)?;
+    let LoadedObject { loaded, programs } =
+        load_object(path, &bytes, opts.prog_type, !opts.no_verify)?;
     if let Some(seed) = &opts.maps {
         maps::seed(&loaded, seed)?;
     }

@@ -40,6 +40,8 @@ pub struct XdpArgs {
     pub show_maps: bool,
     /// JSON output.
     pub json: bool,
+    /// Run without verifying.
+    pub no_verify: bool,
 }
 
 /// Frames per verdict, for JSON.
@@ -90,7 +92,7 @@ pub struct XdpJson {
 pub fn run(args: &XdpArgs, out: &mut dyn Write) -> Result<u8, CliError> {
     let path = &args.file;
     let bytes = read_file(path)?;
-    let LoadedObject { loaded, programs } = load_object(path, &bytes, None)?;
+    let LoadedObject { loaded, programs } = load_object(path, &bytes, None, !args.no_verify)?;
     if let Some(seed) = &args.maps {
         maps::seed(&loaded, seed)?;
     }
