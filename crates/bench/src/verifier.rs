@@ -370,7 +370,7 @@ pub fn render_text(r: &Report) -> String {
         r.total_ms, r.wall_ms, r.peak_rss_kib
     );
     let mut slow: Vec<&ProgResult> = r.programs.iter().collect();
-    slow.sort_by(|a, b| b.us.cmp(&a.us));
+    slow.sort_by_key(|p| std::cmp::Reverse(p.us));
     let _ = writeln!(s, "\nslowest programs:");
     for p in slow.iter().take(5) {
         let _ = writeln!(
