@@ -8,7 +8,8 @@
 //! | socket_filter, cgroup_skb | `__sk_buff`, data at the network header (`eth_type_trans`) | the frame (≥ 14 bytes) | the frame with its first 14 bytes zeroed |
 //! | sched_cls, sched_act | `__sk_buff`, data at the Ethernet header | the frame (≥ 14 bytes) | the frame |
 //! | kprobe | `pt_regs` from `ctx_in` (zero-padded to 168 bytes) | — | — |
-//! | tracepoint, raw_tracepoint | the argument block from `ctx_in` | — | — |
+//! | tracepoint | the record from `ctx_in`, zero-padded to 2048 bytes | — | — |
+//! | raw_tracepoint | up to 12 u64 arguments from `ctx_in`, the others 0 | — | — |
 //! | unspec (raw memory, for embedders) | r1 = the data, r2 = its length | the data | the data after the run |
 
 use std::time::{Duration, Instant};
@@ -33,6 +34,9 @@ pub const XDP_MAX_FRAME: usize = XDP_BUFFER - XDP_HEADROOM;
 pub const ETH_HLEN: usize = 14;
 /// Size of `struct pt_regs` on x86-64.
 pub const PT_REGS_SIZE: usize = 168;
+/// Bytes of a tracepoint context a program may read (the verifier's limit); `ctx_in` is
+/// zero-padded to it.
+pub const TRACEPOINT_CTX_SIZE: usize = 2048;
 /// Headroom before an skb's Ethernet header.
 const SKB_HEADROOM: usize = 64;
 
@@ -297,7 +301,30 @@ impl Setup {
                                 c.len()
                             )));
                         }
-                        c.len()
+                        // Every argument the verifier lets the program read; missing ones
+                        // are 0.
+                        12 * 8
+                    }
+                    T::Tracepoint => {
+                        if c.len() > TRACEPOINT_CTX_SIZE {
+                            return Err(bad(format!(
+                                "tracepoint context is {} bytes, more than {TRACEPOINT_CTX_SIZE}",
+                                c.len()
+                            )));
+                        }
+                        // The record, zero-padded to what the verifier lets programs read.
+                        TRACEPOINT_CTX_SIZE
+                    }
+                    T::PerfEvent => {
+                        // struct bpf_perf_event_data: pt_regs, sample_period, addr.
+                        if c.len() > PT_REGS_SIZE + 16 {
+                            return Err(bad(format!(
+                                "perf_event context is {} bytes, more than {}",
+                                c.len(),
+                                PT_REGS_SIZE + 16
+                            )));
+                        }
+                        PT_REGS_SIZE + 16
                     }
                     _ => c.len(),
                 };
