@@ -572,3 +572,77 @@ pub fn fnv1a64(data: &[u8]) -> u64 {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+/// The verifier oracle: arbitrary bytes as a program (the first byte picks the program type
+/// and up to two maps' shapes, the rest are instruction slots) through ebpfvm's verifier.
+/// It must return a verdict — never panic, never process more than its instruction limit,
+/// and never hang (the limit is lowered to keep each input fast).
+pub fn verifier(data: &[u8]) {
+    use ebpfvm_abi::{MapType, ProgramType};
+    use ebpfvm_verifier::{MapDesc, VerifyInput, VerifyOptions};
+    let Some((&head, rest)) = data.split_first() else {
+        return;
+    };
+    const TYPES: [ProgramType; 8] = [
+        ProgramType::SocketFilter,
+        ProgramType::Xdp,
+        ProgramType::SchedCls,
+        ProgramType::Kprobe,
+        ProgramType::Tracepoint,
+        ProgramType::RawTracepoint,
+        ProgramType::CgroupSkb,
+        ProgramType::Unspec,
+    ];
+    let prog_type = TYPES[(head & 7) as usize];
+    let maps = [
+        MapDesc {
+            map_type: if head & 8 != 0 {
+                MapType::Hash
+            } else {
+                MapType::Array
+            },
+            key_size: 4,
+            value_size: 8 + u32::from(head >> 4) * 8,
+            max_entries: 16,
+            flags: 0,
+            inner: None,
+        },
+        MapDesc {
+            map_type: MapType::Ringbuf,
+            key_size: 0,
+            value_size: 0,
+            max_entries: 4096,
+            flags: 0,
+            inner: None,
+        },
+    ];
+    let Ok(slots) = ebpfvm_isa::slots_from_bytes(&rest[..rest.len() / 8 * 8]) else {
+        return;
+    };
+    if slots.is_empty() {
+        return;
+    }
+    let input = VerifyInput {
+        slots: &slots,
+        prog_type,
+        expected_attach_type: None,
+        maps: &maps,
+        line_info: &[],
+        allowed_helper: &ebpfvm_verifier::allow_all_helpers,
+    };
+    let limit = 20_000;
+    let opts = VerifyOptions {
+        log_level: u32::from(head >> 6 & 1) * 2,
+        prune: head & 0x20 == 0,
+        max_insns: limit,
+    };
+    let stats = match ebpfvm_verifier::verify(&input, &opts) {
+        Ok(v) => v.stats,
+        Err(r) => r.stats,
+    };
+    assert!(
+        stats.processed <= limit + 1,
+        "processed {} instructions, limit {limit}",
+        stats.processed
+    );
+}
