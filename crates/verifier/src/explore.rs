@@ -17,6 +17,7 @@ use crate::cfg::{check_cfg, check_stack_depth, CfgOptions};
 use crate::ctx_rules::CtxRules;
 use crate::env::Env;
 use crate::liveness::Liveness;
+use crate::precision::Precision;
 use crate::prune::{self, Mode};
 use crate::state::{Frame, Reg, RegType, State};
 use crate::transfer::branch::Split;
@@ -45,6 +46,7 @@ struct Explorer<'a> {
     env: Env<'a>,
     opts: &'a VerifyOptions,
     live: Liveness,
+    precision: Precision,
     prune_point: Vec<bool>,
     checkpoints: Vec<Checkpoint>,
     /// Completed checkpoints per slot (used for pruning).
@@ -99,12 +101,14 @@ pub fn run(input: &VerifyInput, opts: &VerifyOptions) -> Result<Verified, Reject
         subprogs: cfg.subprogs.iter().map(|s| s.start).collect(),
     };
     let live = Liveness::compute(&env.insns, &succ);
+    let precision = Precision::compute(&env.insns, &succ, &env.subprogs);
     let n = env.insns.len();
     let nsub = env.subprogs.len();
     let mut ex = Explorer {
         env,
         opts,
         live,
+        precision,
         prune_point,
         checkpoints: Vec::new(),
         at: vec![Vec::new(); n],
@@ -260,7 +264,7 @@ impl<'a> Explorer<'a> {
                 let Some(old) = cp.state.as_ref() else {
                     continue;
                 };
-                if cp.branches > 0 && prune::compare(old, st, pc, &self.live, Mode::Exact) {
+                if cp.branches > 0 && prune::compare(old, st, pc, &self.live, Mode::Exact, None) {
                     if cb_entry {
                         return Ok(Visit::Pruned);
                     }
@@ -278,19 +282,23 @@ impl<'a> Explorer<'a> {
                 if cp.branches == 0 {
                     continue;
                 }
-                if prune::compare(old, st, pc, &self.live, Mode::Includes) {
+                if prune::compare(old, st, pc, &self.live, Mode::Includes, None) {
                     return Ok(Visit::Pruned);
                 }
                 ancestor = Some(idx);
             }
         }
         if self.opts.prune {
+            let rel = prune::Relevant {
+                regs: self.precision.regs_in(pc),
+                slots: self.precision.slots_in(pc),
+            };
             for i in 0..self.at[pc].len() {
                 let idx = self.at[pc][i];
                 let Some(old) = self.checkpoints[idx].state.as_ref() else {
                     continue;
                 };
-                if prune::compare(old, st, pc, &self.live, Mode::Includes) {
+                if prune::compare(old, st, pc, &self.live, Mode::Includes, Some(rel)) {
                     self.checkpoints[idx].hits += 1;
                     return Ok(Visit::Pruned);
                 }

@@ -27,6 +27,7 @@ mod explore;
 mod liveness;
 mod log;
 mod num;
+mod precision;
 mod prune;
 pub mod state;
 mod transfer;

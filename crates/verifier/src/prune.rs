@@ -26,6 +26,16 @@ struct Cmp {
     ids: HashMap<u32, u32>,
 }
 
+/// Registers and stack slots (of the innermost frame) whose scalar values matter; scalars
+/// elsewhere compare as "any scalar" (see [`crate::precision`]).
+#[derive(Clone, Copy)]
+pub struct Relevant {
+    /// Registers of the innermost frame.
+    pub regs: RegSet,
+    /// Stack slots of the innermost frame.
+    pub slots: u64,
+}
+
 impl Cmp {
     fn id(&mut self, old: u32, cur: u32) -> bool {
         if old == 0 {
@@ -115,7 +125,13 @@ impl Cmp {
         true
     }
 
-    fn frame(&mut self, old: &Frame, cur: &Frame, live: RegSet) -> bool {
+    /// An imprecise scalar of `old` includes any scalar.
+    fn imprecise(&self, old: &Reg, cur: &Reg) -> bool {
+        self.mode == Mode::Includes && old.ty == RegType::Scalar && cur.ty == RegType::Scalar
+    }
+
+    fn frame(&mut self, old: &Frame, cur: &Frame, live: RegSet, rel: Option<Relevant>) -> bool {
+        let (rregs, rslots) = rel.map_or((0x3ff, u64::MAX), |r| (r.regs, r.slots));
         if old.callsite != cur.callsite || old.entry != cur.entry {
             return false;
         }
@@ -130,12 +146,31 @@ impl Cmp {
             }
         }
         for r in 0..10 {
-            if live & (1 << r) != 0 && !self.reg(&old.regs[r], &cur.regs[r]) {
+            if live & (1 << r) == 0 {
+                continue;
+            }
+            if rregs & (1 << r) == 0 && self.imprecise(&old.regs[r], &cur.regs[r]) {
+                continue;
+            }
+            if !self.reg(&old.regs[r], &cur.regs[r]) {
                 return false;
             }
         }
         let n = old.stack.len().max(cur.stack.len());
-        (0..n).all(|i| self.slot(old.stack.get(i), cur.stack.get(i)))
+        (0..n).all(|i| {
+            let (o, c) = (old.stack.get(i), cur.stack.get(i));
+            if i < 64 && rslots & (1u64 << i) == 0 {
+                if let (Some(os), Some(cs)) = (
+                    o.and_then(|x| x.spill.as_deref()),
+                    c.and_then(|x| x.spill.as_deref()),
+                ) {
+                    if self.imprecise(os, cs) {
+                        return true;
+                    }
+                }
+            }
+            self.slot(o, c)
+        })
     }
 }
 
@@ -156,7 +191,14 @@ fn live_sets(st: &State, pc: usize, live: &Liveness) -> Vec<RegSet> {
 }
 
 /// Compares `cur` with `old` at `pc`.
-pub fn compare(old: &State, cur: &State, pc: usize, live: &Liveness, mode: Mode) -> bool {
+pub fn compare(
+    old: &State,
+    cur: &State,
+    pc: usize,
+    live: &Liveness,
+    mode: Mode,
+    rel: Option<Relevant>,
+) -> bool {
     if old.frames.len() != cur.frames.len() || old.refs.len() != cur.refs.len() {
         return false;
     }
@@ -166,7 +208,8 @@ pub fn compare(old: &State, cur: &State, pc: usize, live: &Liveness, mode: Mode)
         ids: HashMap::new(),
     };
     for (i, (o, c)) in old.frames.iter().zip(cur.frames.iter()).enumerate() {
-        if !cmp.frame(o, c, sets[i]) {
+        let r = if i + 1 == sets.len() { rel } else { None };
+        if !cmp.frame(o, c, sets[i], r) {
             return false;
         }
     }
