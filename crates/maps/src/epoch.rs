@@ -48,7 +48,11 @@ impl RunGuard {
     /// keeps one guard across runs: every pointer obtained before is invalid afterwards,
     /// which `&mut self` enforces for the references this crate hands out.
     pub fn repin(&mut self) {
-        self.guard.repin();
+        // A real unpin and pin: `Guard::repin` only moves this thread's epoch, and never
+        // advances the global epoch or runs deferred frees (pinning does, every so many
+        // pins), so a loop that only called it would never reuse retired memory and the
+        // hash maps' element pools would grow without bound.
+        self.guard.repin_after(|| ());
     }
 
     /// Pushes this thread's deferred frees to the global queue so other threads can run

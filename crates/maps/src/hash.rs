@@ -3,23 +3,32 @@
 //! Layout: `roundup_pow_of_two(max_entries)` buckets, each a chain of elements linked by
 //! `u32` index into a [`Pool`]. An element is `[link, aux, key words, value words]`: `link`
 //! holds the hash (high half) and the next index (low half), `aux` the LRU reference bit;
-//! values are 8-byte aligned, per-CPU maps keep one value per slot in the element.
+//! LRU maps keep their list links in the pool's side table (`lru_hash::Links`). Values are 8-byte
+//! aligned, per-CPU maps keep one value per slot in the element.
 //!
 //! Concurrency, as Linux's `htab` (RCU readers, per-bucket spin locks): lookups walk a
-//! chain without locks; updates and deletes take the bucket's lock (LRU maps: the LRU lock).
-//! An update of an existing key links a new element in front of the old one and unlinks the
-//! old one, so readers see either the whole old value or the whole new one; per-CPU maps
-//! update in place, as Linux does. Unlinked elements go back to the pool only through the
-//! epoch collector, so an element a run or a reader can still see is never reused.
+//! chain without locks; updates and deletes take the bucket's lock (LRU maps then take the
+//! lock of one LRU list at a time, see [`crate::lru_hash`]). An update of an existing key
+//! links a new element in front of the old one and unlinks the old one, so readers see
+//! either the whole old value or the whole new one; per-CPU maps update in place, as Linux
+//! does. Unlinked elements go back to the pool only through the epoch collector, so an
+//! element a run or a reader can still see is never reused.
+//!
+//! Every operation has a *home* in the pool (the run's execution slot for program-side
+//! operations, the calling thread for user space): it takes new elements from, and retires
+//! old ones to, its home's free list, as Linux's per-CPU free lists do, so threads updating
+//! different keys share no free list (see the `pool` module). The live-element count that
+//! decides `E2BIG` sits on cache lines of its own.
 //!
 //! Capacity is counted, not taken from the pool: `E2BIG` when `max_entries` elements are
-//! live. Replacing an element of a full map succeeds (Linux keeps spare elements for it).
-//! With preallocation (the default) the pool starts with `max_entries` elements; with
-//! `BPF_F_NO_PREALLOC` it starts empty. Either way it grows when elements wait for reuse.
+//! live, whichever free lists the spare elements sit on. Replacing an element of a full map
+//! succeeds (Linux keeps spare elements for it). With preallocation (the default) the pool
+//! starts with `max_entries` elements; with `BPF_F_NO_PREALLOC` it starts empty. Either way
+//! it grows when elements wait for reuse.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use crossbeam_epoch::Guard;
 use ebpfvm_abi::MapType;
@@ -29,16 +38,20 @@ use crate::def::{
 };
 use crate::error::ENOTSUPP;
 use crate::flags::*;
-use crate::lru_hash::LruList;
+use crate::lru_hash::{owner_list, Links, Lists, Locked};
 use crate::map::{elem_flags, Batch, ForEachFn};
+use crate::pool::{shard_count, thread_home, Padded, Pool};
 use crate::storage::{
     hash_bytes, key_eq, load_bytes, ptr_of, random_seed, round8, store_bytes, words_for, zero,
-    Pool, SpinLock, NIL,
+    SpinLock, NIL,
 };
 use crate::{Map, MapDef, MapError, MapInfo, MapOptions, RunGuard};
 
-/// Words before the key in an element.
+/// Words before the key in an element: `link` and `aux`.
 const HDR: usize = 2;
+/// Words per element in the pool's side table for LRU maps: list links and owner (see
+/// [`Links`]).
+const LRU_SIDE: usize = 2;
 
 #[derive(Debug)]
 struct Bucket {
@@ -63,8 +76,9 @@ pub struct HashTab {
     buckets: Box<[Bucket]>,
     mask: usize,
     seed: u64,
-    /// Live elements.
-    count: AtomicU32,
+    /// Live elements (on its own cache lines: inserts and deletes write it, every operation
+    /// reads the fields around it).
+    count: Padded<AtomicU32>,
     max: u32,
     key_size: usize,
     kw: usize,
@@ -74,8 +88,8 @@ pub struct HashTab {
     /// Values per element (slots for per-CPU maps, else 1).
     nvals: usize,
     percpu: bool,
-    /// LRU maps: the LRU list; every mutation holds its lock (instead of bucket locks).
-    lru: Option<Mutex<LruList>>,
+    /// LRU maps: the LRU lists (mutations hold the bucket lock, then a list's lock).
+    lru: Option<Lists>,
 }
 
 /// `htab_map_alloc_check`.
@@ -148,6 +162,7 @@ impl HashTab {
         let kw = words_for(def.key_size as usize);
         let vstride = round8(def.value_size as usize);
         let elem_words = HDR + kw + nvals * vstride / 8;
+        let side_words = if lru { LRU_SIDE } else { 0 };
         let prealloc = if def.flags & BPF_F_NO_PREALLOC != 0 {
             0
         } else {
@@ -165,7 +180,13 @@ impl HashTab {
         let buckets = buckets.into_boxed_slice();
         Ok(HashTab {
             info: MapInfo::new(def, slots),
-            pool: Arc::new(Pool::new(elem_words, prealloc)?),
+            pool: Arc::new(Pool::new(
+                elem_words,
+                side_words,
+                prealloc,
+                shard_count(slots),
+            )?),
+            lru: lru.then(|| Lists::new(shard_count(slots), def.max_entries)),
             buckets,
             mask: n_buckets - 1,
             seed: if def.flags & BPF_F_ZERO_SEED != 0 {
@@ -173,7 +194,7 @@ impl HashTab {
             } else {
                 random_seed()
             },
-            count: AtomicU32::new(0),
+            count: Padded(AtomicU32::new(0)),
             max: def.max_entries,
             key_size: def.key_size as usize,
             kw,
@@ -181,7 +202,6 @@ impl HashTab {
             vstride,
             nvals,
             percpu,
-            lru: lru.then(|| Mutex::new(LruList::default())),
         })
     }
 
@@ -307,14 +327,21 @@ impl HashTab {
         }
     }
 
-    /// Hands an unlinked element to the epoch collector for reuse.
-    fn retire(&self, idx: u32, guard: &Guard) {
-        self.pool.retire(idx, guard);
+    /// Hands an unlinked element to the epoch collector for reuse (`home`: the operation's
+    /// home shard in the pool, see [`crate::pool`]).
+    fn retire(&self, idx: u32, home: usize, guard: &Guard) {
+        self.pool.retire(idx, home, guard);
     }
 
     /// A new unlinked element holding `key` and the value from `src`.
-    fn new_elem(&self, hash: u32, key: &[u8], src: Src<'_>) -> Result<u32, MapError> {
-        let idx = self.pool.alloc().ok_or(MapError::NoMemory)?;
+    fn new_elem(&self, hash: u32, key: &[u8], src: Src<'_>, home: usize) -> Result<u32, MapError> {
+        let idx = self.pool.alloc(home).ok_or(MapError::NoMemory)?;
+        self.fill_elem(idx, hash, key, src);
+        Ok(idx)
+    }
+
+    /// Writes a new element's header, key and value.
+    fn fill_elem(&self, idx: u32, hash: u32, key: &[u8], src: Src<'_>) {
         let e = self.elem(idx);
         e[0].store((u64::from(hash) << 32) | u64::from(NIL), Ordering::Relaxed);
         e[1].store(0, Ordering::Relaxed);
@@ -337,7 +364,6 @@ impl HashTab {
                 }
             }
         }
-        Ok(idx)
     }
 
     /// Per-CPU in-place update of an existing element.
@@ -373,10 +399,71 @@ impl HashTab {
             })
     }
 
-    fn lru_lock(&self) -> Option<MutexGuard<'_, LruList>> {
-        self.lru
-            .as_ref()
-            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    /// Takes `idx` off its LRU list (LRU maps; under its bucket's lock).
+    fn lru_unlink(&self, idx: u32) {
+        if let Some(lists) = &self.lru {
+            // The owner's list id never changes while the element is on a list.
+            let owner = owner_list(self.lru_words(idx)[1].load(Ordering::Relaxed));
+            lists.lock(owner).unlink(self, idx);
+        }
+    }
+
+    /// Clears `idx`'s reference bit, saying whether it was set.
+    fn take_ref(&self, idx: u32) -> bool {
+        let aux = &self.elem(idx)[1];
+        aux.load(Ordering::Relaxed) != 0 && aux.swap(0, Ordering::Relaxed) != 0
+    }
+
+    /// Unlinks `idx` from its hash chain if its bucket is `held` (whose lock the caller
+    /// holds) or its bucket's lock is free now.
+    fn try_unhash(&self, idx: u32, held: usize) -> bool {
+        let b = (self.link(idx) >> 32) as usize & self.mask;
+        let bucket = &self.buckets[b];
+        let _lock = if b == held {
+            None
+        } else {
+            match bucket.lock.try_lock() {
+                Some(g) => Some(g),
+                None => return false,
+            }
+        };
+        match self.prev_of(bucket, idx) {
+            Some(prev) => {
+                self.unlink(bucket, prev, idx);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Evicts an element to make room for a new one (under bucket `held`'s lock), taking it
+    /// off its chain and its list; the caller retires it. Lock order: a bucket, then a list,
+    /// then other buckets only with `try_lock`. When the victim came from `home`'s own list,
+    /// that list stays locked for the new element (one lock round trip less).
+    fn evict_one<'l>(
+        &self,
+        lists: &'l Lists,
+        held: usize,
+        home: usize,
+    ) -> Result<(u32, Option<Locked<'l>>), MapError> {
+        for round in 0..ROUNDS {
+            for id in lists.eviction_order(home) {
+                let mut list = lists.lock(id);
+                let victim = list.evict(self, |i| self.take_ref(i), |i| self.try_unhash(i, held));
+                if let Some(v) = victim {
+                    return Ok((v, list.is(home).then_some(list)));
+                }
+            }
+            // Every list is empty or its candidates' buckets are busy: the elements counted
+            // are being inserted or deleted by other threads right now.
+            if round < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        // What Linux returns when no LRU node can be had.
+        Err(MapError::NoMemory)
     }
 
     // ----- operations -----
@@ -386,6 +473,7 @@ impl HashTab {
         key: &[u8],
         src: Src<'_>,
         flags: u64,
+        home: usize,
         guard: &Guard,
     ) -> Result<(), MapError> {
         let flags = elem_flags(flags)?;
@@ -396,7 +484,7 @@ impl HashTab {
             });
         }
         if self.lru.is_some() {
-            return self.lru_update(key, src, flags, guard);
+            return self.lru_update(key, src, flags, home, guard);
         }
         let hash = self.hash(key);
         let bucket = self.bucket(hash);
@@ -414,7 +502,7 @@ impl HashTab {
         if found.is_none() {
             self.reserve()?;
         }
-        let new = match self.new_elem(hash, key, src) {
+        let new = match self.new_elem(hash, key, src, home) {
             Ok(i) => i,
             Err(e) => {
                 if found.is_none() {
@@ -427,23 +515,26 @@ impl HashTab {
         bucket.head.store(new, Ordering::Release);
         if let Some((prev, old)) = found {
             self.unlink(bucket, if prev == NIL { new } else { prev }, old);
-            self.retire(old, guard);
+            self.retire(old, home, guard);
         }
         Ok(())
     }
 
-    /// LRU update: as above under the LRU lock, evicting the least recently used element
-    /// when a new key meets a full map.
+    /// LRU update: as above, evicting the least recently used element when a new key meets
+    /// a full map, and keeping the elements on the LRU lists.
     fn lru_update(
         &self,
         key: &[u8],
         src: Src<'_>,
         flags: u64,
+        home: usize,
         guard: &Guard,
     ) -> Result<(), MapError> {
-        let mut lru = self.lru_lock().expect("LRU maps have an LRU list");
+        let lists = self.lru.as_ref().expect("LRU maps have LRU lists");
         let hash = self.hash(key);
-        let bucket = self.bucket(hash);
+        let b = hash as usize & self.mask;
+        let bucket = &self.buckets[b];
+        let _lock = bucket.lock.lock();
         let found = self.find_with_prev(bucket, hash, key);
         match (found, flags) {
             (Some(_), BPF_NOEXIST) => return Err(MapError::Exists),
@@ -455,20 +546,20 @@ impl HashTab {
             self.elem(idx)[1].store(1, Ordering::Relaxed);
             return Ok(());
         }
+        let mut own = None;
+        let mut new = None;
         if found.is_none() && self.reserve().is_err() {
-            let victim = lru
-                .evict(|i| self.elem(i)[1].swap(0, Ordering::Relaxed) != 0)
-                .ok_or(MapError::Full {
-                    max_entries: self.max,
-                })?;
-            let vbucket = self.bucket((self.link(victim) >> 32) as u32);
-            if let Some(prev) = self.prev_of(vbucket, victim) {
-                self.unlink(vbucket, prev, victim);
-            }
-            self.retire(victim, guard);
+            let (victim, list) = self.evict_one(lists, b, home)?;
+            own = list;
             // The victim's place in the count goes to the new element.
+            let Some(idx) = self.pool.retire_then_alloc(victim, home, guard) else {
+                self.count.fetch_sub(1, Ordering::AcqRel);
+                return Err(MapError::NoMemory);
+            };
+            self.fill_elem(idx, hash, key, src);
+            new = Some(idx);
         }
-        let new = match self.new_elem(hash, key, src) {
+        let new = match new.map_or_else(|| self.new_elem(hash, key, src, home), Ok) {
             Ok(i) => i,
             Err(e) => {
                 if found.is_none() {
@@ -477,18 +568,21 @@ impl HashTab {
                 return Err(e);
             }
         };
-        // A bucket may have lost its head to the eviction: link after it.
-        self.set_next(new, bucket.head.load(Ordering::Relaxed));
-        bucket.head.store(new, Ordering::Release);
-        lru.push_front(new);
-        if let Some((_, old)) = found {
+        if found.is_some() {
             // Linux marks a replacing element referenced.
             self.elem(new)[1].store(1, Ordering::Relaxed);
+        }
+        // The bucket may have lost its head to the eviction: link in front of what is there.
+        self.set_next(new, bucket.head.load(Ordering::Relaxed));
+        bucket.head.store(new, Ordering::Release);
+        own.unwrap_or_else(|| lists.lock(home))
+            .push_front(self, new);
+        if let Some((_, old)) = found {
             if let Some(prev) = self.prev_of(bucket, old) {
                 self.unlink(bucket, prev, old);
             }
-            lru.unlink(old);
-            self.retire(old, guard);
+            self.lru_unlink(old);
+            self.retire(old, home, guard);
         }
         Ok(())
     }
@@ -498,6 +592,7 @@ impl HashTab {
         &self,
         key: &[u8],
         out: Option<&mut [u8]>,
+        home: usize,
         guard: &Guard,
     ) -> Result<(), MapError> {
         if key.len() != self.key_size {
@@ -508,8 +603,7 @@ impl HashTab {
         }
         let hash = self.hash(key);
         let bucket = self.bucket(hash);
-        let mut lru = self.lru_lock();
-        let _lock = lru.is_none().then(|| bucket.lock.lock());
+        let _lock = bucket.lock.lock();
         let (prev, idx) = self
             .find_with_prev(bucket, hash, key)
             .ok_or(MapError::NotFound)?;
@@ -517,11 +611,9 @@ impl HashTab {
             self.copy_value_out(idx, out);
         }
         self.unlink(bucket, prev, idx);
-        if let Some(lru) = lru.as_mut() {
-            lru.unlink(idx);
-        }
+        self.lru_unlink(idx);
         self.count.fetch_sub(1, Ordering::AcqRel);
-        self.retire(idx, guard);
+        self.retire(idx, home, guard);
         Ok(())
     }
 
@@ -560,14 +652,14 @@ impl HashTab {
             })? as usize,
         };
         let guard = crossbeam_epoch::pin();
+        let home = thread_home();
         let (ks, uvs) = (self.key_size, self.info.user_value_size());
         let mut n = 0;
         let mut b = start;
         let mut items = Vec::new();
         while b < self.buckets.len() {
             let bucket = &self.buckets[b];
-            let mut lru = if delete { self.lru_lock() } else { None };
-            let _lock = (delete && lru.is_none()).then(|| bucket.lock.lock());
+            let _lock = delete.then(|| bucket.lock.lock());
             items.clear();
             let mut i = bucket.head.load(Ordering::Acquire);
             while i != NIL {
@@ -590,11 +682,9 @@ impl HashTab {
             if delete && !items.is_empty() {
                 bucket.head.store(NIL, Ordering::Release);
                 for &idx in &items {
-                    if let Some(lru) = lru.as_mut() {
-                        lru.unlink(idx);
-                    }
+                    self.lru_unlink(idx);
                     self.count.fetch_sub(1, Ordering::AcqRel);
-                    self.retire(idx, &guard);
+                    self.retire(idx, home, &guard);
                 }
             }
             b += 1;
@@ -605,6 +695,16 @@ impl HashTab {
             next: (n > 0 || !done).then(|| (b as u32).to_ne_bytes().to_vec()),
             done,
         })
+    }
+}
+
+/// How many times an eviction sweeps every LRU list before giving up.
+const ROUNDS: u32 = 10_000;
+
+impl Links for HashTab {
+    #[inline]
+    fn lru_words(&self, idx: u32) -> &[AtomicU64] {
+        self.pool.side(idx)
     }
 }
 
@@ -635,12 +735,12 @@ impl Map for HashTab {
 
     fn sys_update(&self, key: &[u8], value: &[u8], flags: u64) -> Result<(), MapError> {
         let guard = crossbeam_epoch::pin();
-        self.update_impl(key, Src::User(value), flags, &guard)
+        self.update_impl(key, Src::User(value), flags, thread_home(), &guard)
     }
 
     fn sys_delete(&self, key: &[u8]) -> Result<(), MapError> {
         let guard = crossbeam_epoch::pin();
-        self.delete_impl(key, None, &guard)
+        self.delete_impl(key, None, thread_home(), &guard)
     }
 
     fn sys_next_key(&self, key: Option<&[u8]>, out: &mut [u8]) -> Result<(), MapError> {
@@ -669,7 +769,7 @@ impl Map for HashTab {
 
     fn sys_lookup_and_delete(&self, key: &[u8], out: &mut [u8]) -> Result<(), MapError> {
         let guard = crossbeam_epoch::pin();
-        self.delete_impl(key, Some(out), &guard)
+        self.delete_impl(key, Some(out), thread_home(), &guard)
     }
 
     fn sys_lookup_batch(
@@ -725,7 +825,7 @@ impl Map for HashTab {
         } else {
             Src::User(value)
         };
-        self.update_impl(key, src, flags, run.guard())
+        self.update_impl(key, src, flags, run.slot(), run.guard())
     }
 
     fn delete_from_prog(&self, key: &[u8], run: &RunGuard) -> Result<(), MapError> {
@@ -734,7 +834,7 @@ impl Map for HashTab {
                 op: "program write",
             });
         }
-        self.delete_impl(key, None, run.guard())
+        self.delete_impl(key, None, run.slot(), run.guard())
     }
 
     fn for_each(&self, run: &RunGuard, f: &mut ForEachFn<'_>) -> Result<u32, MapError> {

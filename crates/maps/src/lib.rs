@@ -23,6 +23,17 @@
 //! words, so programs' atomic instructions on them are real atomics, and user-space copies
 //! never race in the Rust memory model's sense.
 //!
+//! **Scaling.** Hash-map elements come from a pool with one free list per *home* (a run's
+//! execution slot, or the calling thread for user space), like Linux's per-CPU free lists:
+//! a list that runs dry steals from the others before the pool grows, and capacity
+//! (`E2BIG`) is a count of live elements, never a matter of which list spare elements sit
+//! on. LRU maps keep one LRU list per home with an age-based fallback to the others
+//! ([`lru_hash`]). Data written by one thread at a time sits on cache lines of its own. No
+//! global lock or shared free list is taken by an update.
+//!
+//! **Unsafe code** is confined to `storage` (value memory, and the spin-lock-protected cell of
+//! the free lists and LRU lists) and [`epoch`]; every block has a `SAFETY` comment.
+//!
 //! **Per-CPU maps** keep one value per execution slot; the number of slots is fixed at
 //! creation ([`MapOptions::slots`], default the machine's available parallelism), a run's
 //! slot is [`RunGuard::slot`].
@@ -46,6 +57,7 @@ mod map;
 pub mod percpu_array;
 pub mod percpu_hash;
 pub mod perf_event_array;
+mod pool;
 pub mod prog_array;
 pub mod queue_stack;
 pub mod ringbuf;

@@ -1,5 +1,5 @@
-//! Value memory: 8-byte aligned words, copies in and out of them, the element pool of the
-//! hash maps, and the spin lock of their buckets.
+//! Value memory: 8-byte aligned words, copies in and out of them, hashing, and the spin
+//! lock of the hash buckets (the hash maps' element pool is in `pool`).
 //!
 //! All map memory is `[AtomicU64]`: values are 8-byte aligned, so the atomic instructions
 //! programs run on looked-up values are real atomics, and user-space copies use relaxed
@@ -13,8 +13,7 @@
 )]
 
 use std::alloc::Layout;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::MapError;
 
@@ -186,189 +185,71 @@ impl Drop for SpinGuard<'_> {
     }
 }
 
+impl SpinLock {
+    /// The lock if it is free now, without waiting (one read-modify-write: a lock whose
+    /// line is not in this CPU's cache is fetched once, for writing).
+    #[inline]
+    pub(crate) fn try_lock(&self) -> Option<SpinGuard<'_>> {
+        (!self.0.swap(true, Ordering::Acquire)).then(|| SpinGuard(&self.0))
+    }
+}
+
+/// A value guarded by a [`SpinLock`]: for data held a few instructions at a time, mostly by
+/// one thread (the pool's per-thread free lists). Cheaper than `std::sync::Mutex`: unlocking
+/// is a plain release store, not a read-modify-write, and there is no poisoning.
+#[derive(Debug, Default)]
+pub(crate) struct SpinMutex<T> {
+    lock: SpinLock,
+    data: std::cell::UnsafeCell<T>,
+}
+
+// SAFETY: the data is only reached through a `SpinMutexGuard`, and the lock admits one
+// guard at a time, so sharing the mutex between threads shares `T` only by moving exclusive
+// access from one thread to another, which `T: Send` allows.
+unsafe impl<T: Send> Sync for SpinMutex<T> {}
+
+/// Exclusive access to a [`SpinMutex`]'s value until dropped.
+#[derive(Debug)]
+pub(crate) struct SpinMutexGuard<'a, T> {
+    data: &'a std::cell::UnsafeCell<T>,
+    _lock: SpinGuard<'a>,
+}
+
+impl<T> SpinMutex<T> {
+    /// Locks, spinning (then yielding) while another thread holds the lock.
+    #[inline]
+    pub(crate) fn lock(&self) -> SpinMutexGuard<'_, T> {
+        SpinMutexGuard {
+            _lock: self.lock.lock(),
+            data: &self.data,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for SpinMutexGuard<'_, T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the lock (acquired with `Acquire`, released with `Release`
+        // when `_lock` drops), so no other reference to the data exists while it lives.
+        unsafe { &*self.data.get() }
+    }
+}
+
+impl<T> std::ops::DerefMut for SpinMutexGuard<'_, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`; `&mut self` makes this the only borrow through the guard.
+        unsafe { &mut *self.data.get() }
+    }
+}
+
 /// The "no element" index.
 pub(crate) const NIL: u32 = u32::MAX;
-
-/// Elements of the first growth chunk; chunk `k` (from 1) holds `GROW << (k - 1)`.
-const GROW_SHIFT: u32 = 6;
-/// How many growth chunks there can be (enough for 2^32 elements).
-const GROW_CHUNKS: usize = 27;
-
-/// Fixed-size elements addressed by `u32` index, for the hash maps.
-///
-/// The first chunk holds the preallocated elements; when they run out (no preallocation,
-/// or elements waiting for their deferred reuse) the pool grows by chunks of doubling size.
-/// Memory is returned only when the pool drops. An index stays valid for the pool's life,
-/// so readers never follow a dangling pointer, and an element is reused only after the epoch
-/// collector has run its deferred [`Pool::free`].
-pub(crate) struct Pool {
-    elem_words: usize,
-    first: Words,
-    first_len: u32,
-    grown: [OnceLock<Words>; GROW_CHUNKS],
-    free: Mutex<FreeList>,
-    /// Elements handed out and not freed (live or waiting for deferred reuse).
-    in_use: AtomicU32,
-}
-
-#[derive(Debug)]
-struct FreeList {
-    free: Vec<u32>,
-    /// Next never-used index.
-    next: u32,
-    /// Elements in the chunks allocated so far.
-    capacity: u32,
-    /// Growth chunks allocated.
-    chunks: usize,
-    /// Unlinked elements not yet handed to the epoch collector.
-    limbo: Vec<u32>,
-}
-
-/// Unlinked elements handed to the epoch collector at once.
-const LIMBO_BATCH: usize = 32;
-
-impl Pool {
-    /// A pool of `elem_words`-word elements with `prealloc` of them allocated up front.
-    pub(crate) fn new(elem_words: usize, prealloc: u32) -> Result<Pool, MapError> {
-        let first = zeroed_words(
-            (prealloc as usize)
-                .checked_mul(elem_words)
-                .ok_or(MapError::NoMemory)?,
-        )?;
-        Ok(Pool {
-            elem_words,
-            first,
-            first_len: prealloc,
-            grown: Default::default(),
-            free: Mutex::new(FreeList {
-                free: Vec::new(),
-                next: 0,
-                capacity: prealloc,
-                chunks: 0,
-                limbo: Vec::new(),
-            }),
-            in_use: AtomicU32::new(0),
-        })
-    }
-
-    /// The words of element `idx` (an index [`Pool::alloc`] returned).
-    #[inline]
-    pub(crate) fn elem(&self, idx: u32) -> &[AtomicU64] {
-        let w = self.elem_words;
-        if idx < self.first_len {
-            let at = idx as usize * w;
-            return &self.first[at..at + w];
-        }
-        let j = idx - self.first_len;
-        let t = (j >> GROW_SHIFT) + 1;
-        let k = (32 - t.leading_zeros()) as usize; // 1-based chunk number
-        let start = ((1u32 << (k - 1)) - 1) << GROW_SHIFT;
-        let at = (j - start) as usize * w;
-        let chunk = self.grown[k - 1]
-            .get()
-            .expect("indices come from alloc, which created their chunk");
-        &chunk[at..at + w]
-    }
-
-    /// A fresh element index (its words hold stale data), or `None` when the index space
-    /// or memory is exhausted.
-    pub(crate) fn alloc(&self) -> Option<u32> {
-        let mut fl = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        let idx = if let Some(i) = fl.free.pop() {
-            i
-        } else {
-            if fl.next == fl.capacity {
-                let k = fl.chunks;
-                if k >= GROW_CHUNKS {
-                    return None;
-                }
-                let len = (1u32 << GROW_SHIFT) << k;
-                let words = zeroed_words(len as usize * self.elem_words).ok()?;
-                let _ = self.grown[k].set(words);
-                fl.chunks += 1;
-                fl.capacity = fl.capacity.checked_add(len).filter(|&c| c < NIL)?;
-            }
-            let i = fl.next;
-            fl.next += 1;
-            i
-        };
-        self.in_use.fetch_add(1, Ordering::Relaxed);
-        Some(idx)
-    }
-
-    /// Takes an unlinked element out of use: it becomes reusable once every guard pinned
-    /// now (or later, up to when its batch is handed over) has been dropped. Elements are
-    /// handed to the epoch collector in batches, which saves a deferred call (and a
-    /// reference count round trip) per element.
-    pub(crate) fn retire(self: &std::sync::Arc<Self>, idx: u32, guard: &crossbeam_epoch::Guard) {
-        let batch = {
-            let mut fl = self.free.lock().unwrap_or_else(|e| e.into_inner());
-            fl.limbo.push(idx);
-            if fl.limbo.len() < LIMBO_BATCH {
-                return;
-            }
-            std::mem::replace(&mut fl.limbo, Vec::with_capacity(LIMBO_BATCH))
-        };
-        let pool = std::sync::Arc::clone(self);
-        guard.defer(move || pool.free_many(&batch));
-    }
-
-    /// Returns elements for reuse.
-    fn free_many(&self, idx: &[u32]) {
-        self.in_use.fetch_sub(idx.len() as u32, Ordering::Relaxed);
-        self.free
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .free
-            .extend_from_slice(idx);
-    }
-
-    /// Returns element `idx` for reuse at once (it was never visible to readers).
-    #[cfg(test)]
-    pub(crate) fn free(&self, idx: u32) {
-        self.free_many(&[idx]);
-    }
-
-    /// Elements handed out and not yet freed.
-    pub(crate) fn in_use(&self) -> u32 {
-        self.in_use.load(Ordering::Relaxed)
-    }
-}
-
-impl std::fmt::Debug for Pool {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pool")
-            .field("elem_words", &self.elem_words)
-            .field("first_len", &self.first_len)
-            .field("in_use", &self.in_use())
-            .finish()
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pool_grows_and_addresses_distinct_elements() {
-        let pool = Pool::new(3, 5).unwrap();
-        let mut seen = Vec::new();
-        for n in 0..500u64 {
-            let i = pool.alloc().unwrap();
-            pool.elem(i)[0].store(n, Ordering::Relaxed);
-            seen.push(i);
-        }
-        for (n, &i) in seen.iter().enumerate() {
-            assert_eq!(pool.elem(i)[0].load(Ordering::Relaxed), n as u64);
-        }
-        let mut sorted = seen.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        assert_eq!(sorted.len(), 500);
-        pool.free(seen[7]);
-        assert_eq!(pool.alloc(), Some(seen[7]));
-        assert_eq!(pool.in_use(), 500);
-    }
 
     #[test]
     fn bytes_round_trip_through_words() {

@@ -1,12 +1,14 @@
 //! Concurrency: several threads on one map. Each test stays well under 3 s in debug builds.
 
 use std::collections::BTreeSet;
+use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ebpfvm_abi::MapType;
+use ebpfvm_maps::errno::E2BIG;
 use ebpfvm_maps::flags::*;
 use ebpfvm_maps::RunGuard;
 
@@ -215,6 +217,256 @@ fn value_pointer_survives_delete_until_guard_drops() {
         }
     }
     assert!(h.elements_in_use() < 1000, "{}", h.elements_in_use());
+}
+
+/// Per-thread free lists: threads on different homes (user-space threads, program slots)
+/// fill a small preallocated table to exactly `max_entries` with no spurious `E2BIG`, get
+/// `E2BIG` once it is full, and empty it again from other threads than the ones that filled
+/// it, so elements keep moving between free lists.
+#[test]
+fn hash_fills_to_exactly_max_entries_from_many_threads() {
+    const PER: u32 = 64;
+    let max = PER * THREADS as u32;
+    let m = make(def(MapType::Hash, 4, 8, max), THREADS);
+    let h = || m.as_any().downcast_ref::<ebpfvm_maps::HashTab>().unwrap();
+    let barrier = Barrier::new(THREADS);
+    for round in 0..20u32 {
+        thread::scope(|s| {
+            for t in 0..THREADS as u32 {
+                let (m, barrier) = (&m, &barrier);
+                s.spawn(move || {
+                    let value = |k: u32| v64(u64::from(k) << 8 | u64::from(round));
+                    let mine = t * PER..(t + 1) * PER;
+                    for k in mine.clone() {
+                        let r = if k % 2 == 0 {
+                            m.update(&k32(k), &value(k), BPF_NOEXIST)
+                        } else {
+                            let run = RunGuard::pin(t as usize);
+                            m.update_from_prog(&k32(k), &value(k), BPF_NOEXIST, &run)
+                        };
+                        assert_eq!(errno(r), 0, "round {round}: key {k} of {max}");
+                    }
+                    barrier.wait();
+                    // Full: every new key fails with E2BIG, from user space and programs;
+                    // replacing an existing key still works.
+                    let extra = 1_000_000 + t;
+                    assert_eq!(errno(m.update(&k32(extra), &v64(0), BPF_ANY)), E2BIG);
+                    let run = RunGuard::pin(t as usize);
+                    let r = m.update_from_prog(&k32(extra), &v64(0), BPF_NOEXIST, &run);
+                    assert_eq!(errno(r), E2BIG);
+                    drop(run);
+                    let k = mine.start;
+                    assert_eq!(errno(m.update(&k32(k), &value(k), BPF_EXIST)), 0);
+                    barrier.wait();
+                    // Another thread's keys: their elements go to this thread's free list.
+                    let other = (t + 1) % THREADS as u32;
+                    for k in other * PER..(other + 1) * PER {
+                        assert_eq!(
+                            get64(&**m, &k32(k)).unwrap(),
+                            u64::from(k) << 8 | u64::from(round)
+                        );
+                        if k % 3 == 0 {
+                            let run = RunGuard::pin(t as usize);
+                            m.delete_from_prog(&k32(k), &run).unwrap();
+                        } else {
+                            m.delete(&k32(k)).unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(h().len(), 0, "round {round}");
+    }
+    // Deferred reuse kept up: the pool did not grow by a table per round.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while h().elements_in_use() > 0 && Instant::now() < deadline {
+        RunGuard::pin(0).flush();
+        m.update(&k32(0), &v64(0), BPF_ANY).unwrap();
+        m.delete(&k32(0)).unwrap();
+    }
+    assert!(
+        h().elements_in_use() < 20 * max,
+        "{}",
+        h().elements_in_use()
+    );
+}
+
+/// Deletes and inserts from different threads and homes never hand one element to two
+/// keys, nor reuse an element a run still sees: every thread keeps pointers to its values
+/// across its own and others' churn, and they must keep what it wrote until its guard drops.
+#[test]
+fn hash_elements_are_never_handed_out_twice() {
+    const KEYS: u32 = 16;
+    let m = make(def(MapType::Hash, 4, 8, KEYS * THREADS as u32), THREADS);
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let m = m.clone();
+            thread::spawn(move || {
+                let mut x = t as u64 * 7919 + 1;
+                let mut held: Vec<(*mut u8, u64)> = Vec::new();
+                let mut run = RunGuard::pin(t);
+                for seq in 0..20_000u64 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let k = t as u32 * KEYS + (x % u64::from(KEYS)) as u32;
+                    let pattern = (t as u64) << 56 | seq;
+                    match x % 5 {
+                        0 => {
+                            let _ = m.delete(&k32(k));
+                        }
+                        1 => {
+                            let _ = m.delete_from_prog(&k32(k), &run);
+                        }
+                        2 => m.update(&k32(k), &v64(pattern), BPF_ANY).unwrap(),
+                        _ => m
+                            .update_from_prog(&k32(k), &v64(pattern), BPF_ANY, &run)
+                            .unwrap(),
+                    }
+                    if x % 5 >= 2 {
+                        let p = m.lookup_ptr(&k32(k), &run).expect("just updated");
+                        assert_eq!(atomic(p).load(Ordering::Relaxed), pattern);
+                        held.push((p, pattern));
+                    }
+                    if held.len() == 32 {
+                        for &(p, v) in &held {
+                            assert_eq!(atomic(p).load(Ordering::Relaxed), v, "element reused");
+                        }
+                        held.clear();
+                        run.repin();
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
+/// LRU lists per home: threads inserting (evicting), deleting and referencing at once keep
+/// the lists and the hash chains in agreement, never report the map full, and leave a map
+/// that evicts in order again once one thread uses it.
+#[test]
+fn lru_lists_stay_consistent_under_churn() {
+    const MAX: u32 = 64;
+    let m = make(def(MapType::LruHash, 4, 8, MAX), THREADS);
+    let handles: Vec<_> = (0..THREADS as u32)
+        .map(|t| {
+            let m = m.clone();
+            thread::spawn(move || {
+                let run = RunGuard::pin(t as usize);
+                for i in 0..10_000u32 {
+                    let k = t << 24 | i;
+                    if i % 2 == 0 {
+                        m.update(&k32(k), &v64(u64::from(k) * 7), BPF_NOEXIST)
+                            .unwrap();
+                    } else {
+                        m.update_from_prog(&k32(k), &v64(u64::from(k) * 7), BPF_NOEXIST, &run)
+                            .unwrap();
+                    }
+                    if i % 7 == 0 {
+                        let _ = m.delete(&k32(t << 24 | (i / 2)));
+                    }
+                    if let Some(p) = m.lookup_ptr(&k32(t << 24 | i.saturating_sub(3)), &run) {
+                        black_box(atomic(p).load(Ordering::Relaxed));
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let keys = all_keys(&*m);
+    let h = m.as_any().downcast_ref::<ebpfvm_maps::HashTab>().unwrap();
+    assert_eq!(keys.len(), h.len() as usize);
+    assert!(keys.len() <= MAX as usize);
+    for &k in &keys {
+        assert_eq!(get64(&*m, &k32(k)).unwrap(), u64::from(k) * 7);
+    }
+    for &k in &keys {
+        m.delete(&k32(k)).unwrap();
+    }
+    assert_eq!(h.len(), 0);
+    // One thread again: exact LRU order.
+    for k in 0..MAX {
+        m.update(&k32(k), &v64(1), BPF_NOEXIST).unwrap();
+    }
+    for k in MAX..MAX + 8 {
+        m.update(&k32(k), &v64(1), BPF_NOEXIST).unwrap();
+        assert!(
+            get64(&*m, &k32(k - MAX)).is_err(),
+            "key {} should be gone",
+            k - MAX
+        );
+        assert!(get64(&*m, &k32(k - MAX + 1)).is_ok());
+    }
+    assert_eq!(all_keys(&*m), (8..MAX + 8).collect::<BTreeSet<_>>());
+}
+
+/// Once another thread's elements are older than everything this thread inserted, this
+/// thread's insertions evict them rather than its own (up to the LRU clock's resolution).
+#[test]
+fn lru_evicts_another_threads_older_elements_first() {
+    const MAX: u32 = 1024;
+    let m = make(def(MapType::LruHash, 4, 8, MAX), 2);
+    let fill = |base: u32| {
+        let m = m.clone();
+        thread::spawn(move || {
+            for k in base..base + MAX {
+                m.update(&k32(k), &v64(1), BPF_ANY).unwrap();
+            }
+        })
+        .join()
+        .unwrap();
+    };
+    fill(0);
+    fill(MAX);
+    let keys = all_keys(&*m);
+    let old = keys.iter().filter(|&&k| k < MAX).count();
+    assert_eq!(keys.len(), MAX as usize);
+    assert!(
+        old <= MAX as usize / 8,
+        "{old} of the first thread's elements survived"
+    );
+}
+
+/// A user-space thread and a program slot (different homes, so different LRU lists) filling
+/// a small map in turn: evictions still go in insertion order across the two lists.
+#[test]
+fn lru_order_holds_across_user_space_and_a_program() {
+    let m = make(def(MapType::LruHash, 4, 8, 4), 2);
+    for k in 1..=4 {
+        m.update(&k32(k), &v64(k.into()), BPF_NOEXIST).unwrap();
+    }
+    for k in 5..=9 {
+        let run = RunGuard::pin(1);
+        m.update_from_prog(&k32(k), &v64(k.into()), BPF_NOEXIST, &run)
+            .unwrap();
+        drop(run);
+        assert!(
+            get64(&*m, &k32(k - 4)).is_err(),
+            "key {} should be gone",
+            k - 4
+        );
+        assert_eq!(all_keys(&*m), (k - 3..=k).collect::<BTreeSet<_>>());
+    }
+}
+
+/// Every key of a 4-byte-key map, by `next_key`.
+fn all_keys(m: &dyn Map) -> BTreeSet<u32> {
+    let mut keys = BTreeSet::new();
+    let mut cur: Option<[u8; 4]> = None;
+    let mut out = [0u8; 4];
+    while m.next_key(cur.as_ref().map(|k| &k[..]), &mut out).is_ok() {
+        assert!(
+            keys.insert(u32::from_ne_bytes(out)),
+            "next_key repeated a key"
+        );
+        cur = Some(out);
+    }
+    keys
 }
 
 #[test]
